@@ -1,0 +1,88 @@
+/**
+ * Domain errors. One class per failure, each with a stable `code` that
+ * crosses process boundaries as `{ code, message, retryable }` and is rebuilt
+ * into the same class on the other side (see `errorFromWire`).
+ */
+export class TollgateError extends Error {
+  readonly code: string = 'INTERNAL';
+  readonly retryable: boolean = false;
+  readonly details?: Readonly<Record<string, unknown>>;
+
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    if (options?.details) this.details = Object.freeze({ ...options.details });
+  }
+
+  toWire(): WireError {
+    return { code: this.code, message: this.message, retryable: this.retryable, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export interface WireError {
+  code: string;
+  message: string;
+  retryable: boolean;
+  details?: Readonly<Record<string, unknown>>;
+}
+
+export class BadRequestError extends TollgateError {
+  override readonly code: string = 'BAD_REQUEST';
+}
+export class UnauthenticatedError extends TollgateError {
+  override readonly code: string = 'UNAUTHENTICATED';
+}
+export class ForbiddenError extends TollgateError {
+  override readonly code: string = 'FORBIDDEN';
+}
+export class NotFoundError extends TollgateError {
+  override readonly code: string = 'NOT_FOUND';
+}
+export class IllegalTransitionError extends TollgateError {
+  override readonly code: string = 'ILLEGAL_TRANSITION';
+}
+export class RevisionConflictError extends TollgateError {
+  override readonly code: string = 'REVISION_CONFLICT';
+  override readonly retryable = true;
+}
+export class IdempotencyConflictError extends TollgateError {
+  override readonly code: string = 'IDEMPOTENCY_CONFLICT';
+}
+export class AlreadyExistsError extends TollgateError {
+  override readonly code: string = 'ALREADY_EXISTS';
+}
+export class LockedError extends TollgateError {
+  override readonly code: string = 'LOCKED';
+}
+export class PayloadTooLargeError extends TollgateError {
+  override readonly code: string = 'PAYLOAD_TOO_LARGE';
+}
+export class RateLimitedError extends TollgateError {
+  override readonly code: string = 'RATE_LIMITED';
+  override readonly retryable = true;
+}
+export class UnavailableError extends TollgateError {
+  override readonly code: string = 'UNAVAILABLE';
+  override readonly retryable = true;
+}
+
+const BY_CODE: Record<string, new (message: string, options?: { details?: Record<string, unknown> }) => TollgateError> = {
+  BAD_REQUEST: BadRequestError,
+  UNAUTHENTICATED: UnauthenticatedError,
+  FORBIDDEN: ForbiddenError,
+  NOT_FOUND: NotFoundError,
+  ILLEGAL_TRANSITION: IllegalTransitionError,
+  REVISION_CONFLICT: RevisionConflictError,
+  IDEMPOTENCY_CONFLICT: IdempotencyConflictError,
+  ALREADY_EXISTS: AlreadyExistsError,
+  LOCKED: LockedError,
+  PAYLOAD_TOO_LARGE: PayloadTooLargeError,
+  RATE_LIMITED: RateLimitedError,
+  UNAVAILABLE: UnavailableError,
+};
+
+/** Rebuilds the error class a peer sent as `{ code, message, retryable }`. */
+export function errorFromWire(wire: WireError): TollgateError {
+  const Ctor = BY_CODE[wire.code] ?? TollgateError;
+  return new Ctor(wire.message, wire.details ? { details: { ...wire.details } } : undefined);
+}

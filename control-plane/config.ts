@@ -1,0 +1,79 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_DATA_DIR = './.tollgate';
+export const DEFAULT_ORACLE_AUDIENCE = 'tollgate-oracle';
+
+const url = (schemes: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return schemes.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL with scheme ${schemes.join(' or ')}`);
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_PORT),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  NATS_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v.split(',').every((u) => /^(nats|tls|ws|wss):\/\/[^\s]+$/.test(u.trim())), 'must be nats://host:port (comma-separated for a cluster)'),
+  REDIS_URLS: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v.split(',').every((u) => /^rediss?:\/\/[^\s]+$/.test(u.trim())), 'must be comma-separated redis://host:port URLs'),
+  TOLLGATE_DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
+  TOLLGATE_KEY_DIR: z.string().min(1).optional(),
+  TOLLGATE_DEMO: z.enum(['0', '1']).default('1'),
+  TOLLGATE_BOOTSTRAP_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  TOLLGATE_ORACLE_AUDIENCE: z.string().min(1).default(DEFAULT_ORACLE_AUDIENCE),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl?: string;
+  natsServers?: string[];
+  redisUrls?: string[];
+  dataDir: string;
+  keyDir: string;
+  demo: boolean;
+  bootstrapAdminToken?: string;
+  oracleAudience: string;
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads the environment once; a bad value throws naming the variable. */
+export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const dataDir = resolve(e.TOLLGATE_DATA_DIR);
+  const split = (v?: string) => v?.split(',').map((s) => s.trim()).filter(Boolean);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
+    ...(e.NATS_URL ? { natsServers: split(e.NATS_URL)! } : {}),
+    ...(e.REDIS_URLS ? { redisUrls: split(e.REDIS_URLS)! } : {}),
+    dataDir,
+    keyDir: resolve(e.TOLLGATE_KEY_DIR ?? `${dataDir}/keys`),
+    demo: e.TOLLGATE_DEMO === '1',
+    ...(e.TOLLGATE_BOOTSTRAP_ADMIN_TOKEN ? { bootstrapAdminToken: e.TOLLGATE_BOOTSTRAP_ADMIN_TOKEN } : {}),
+    oracleAudience: e.TOLLGATE_ORACLE_AUDIENCE,
+    logLevel: e.LOG_LEVEL,
+  };
+}

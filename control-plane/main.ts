@@ -1,0 +1,70 @@
+import { mkdirSync } from 'node:fs';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import pino from 'pino';
+import { ConfigError, parseConfig, type Config } from './config';
+import { buildSystem, saveFirstAdminToken, type System } from './system';
+
+const DRAIN_TIMEOUT_MS = 10_000;
+
+/**
+ * `npm start`: the HTTP server listens at once (so /healthz answers while the
+ * database migrates), then the system is built and takes over the traffic.
+ */
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = parseConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`tollgate: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const log = pino({ level: config.logLevel, base: { service: 'tollgate' } });
+
+  let system: System | null = null;
+  const starting = new Hono()
+    .get('/healthz', (c) => c.json({ status: 'starting' }))
+    .all('*', (c) => c.json({ error: { code: 'UNAVAILABLE', message: 'tollgate is starting; retry in a moment' } }, 503));
+  const server = serve(
+    { fetch: (req, env) => (system ? system.app.fetch(req, env) : starting.fetch(req, env)), port: config.port, hostname: config.host },
+    (info) => log.info({ port: info.port, host: config.host }, `listening on http://${config.host}:${info.port}`),
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: draining in-flight requests');
+    const forced = setTimeout(() => {
+      log.warn('drain timed out; closing remaining connections');
+      (server as import('node:http').Server).closeAllConnections?.();
+    }, DRAIN_TIMEOUT_MS);
+    forced.unref();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    (server as import('node:http').Server).closeIdleConnections?.();
+    await system?.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  try {
+    const built = await buildSystem(config, { log });
+    if (built.firstAdminToken) {
+      const file = saveFirstAdminToken(config.dataDir, built.firstAdminToken);
+      console.log(`\n  First start: an ADMIN named "admin" was created.\n  Token (shown once, also saved to ${file}):\n\n    ${built.firstAdminToken}\n`);
+    }
+    system = built;
+    log.info({ database: built.database.kind, kid: built.signer.kid }, 'tollgate ready');
+  } catch (err) {
+    log.fatal({ err }, 'startup failed');
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,378 @@
+import { randomUUID } from 'node:crypto';
+import { and, asc, eq, gt } from 'drizzle-orm';
+import type { Db } from '../../db/client';
+import { approvals, modelVersions, tenants, transitions, type ModelVersionRow, type TenantRow } from '../../db/schema';
+import type { ModelState, ModelVersionId, TenantId, TenantStage } from '../../db/schema/enums';
+import { decideTransition, roleAtLeast } from '../../actors/model-version/lifecycle';
+import {
+  AlreadyExistsError,
+  ForbiddenError,
+  IdempotencyConflictError,
+  LockedError,
+  NotFoundError,
+  RevisionConflictError,
+  TollgateError,
+} from '../../actors/errors';
+import type { AuditLog } from '../audit/audit-store';
+import { canonicalJson, sha256Hex } from '../audit/format';
+import { pgConstraint, pgErrorCode, UNIQUE_VIOLATION } from '../db-errors';
+import type { Clock } from '../ports/clock';
+import { modelDto, tenantDto, type ModelDto, type TenantDto } from './dto';
+import { actorOf, type Principal } from './principal';
+
+export interface TransitionCommand {
+  to: ModelState;
+  reason: string;
+  idempotencyKey: string;
+  expectedRevision: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  next?: string;
+}
+
+/**
+ * The model registry: tenants, model versions and their lifecycle. Every
+ * change is one transaction that also appends its audit entry; refusals are
+ * audited in a transaction of their own.
+ */
+export class RegistryService {
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {}
+
+  async createTenant(input: { id: string; name: string; stage?: TenantStage }, by: Principal): Promise<TenantDto> {
+    await this.requireRoleAudited(by, 'ADMIN', 'creating a tenant', `tenant:${input.id}`);
+    const now = this.clock.now();
+    try {
+      const row = await this.db.transaction(async (txRaw) => {
+        const tx = txRaw as unknown as Db;
+        const [created] = await tx
+          .insert(tenants)
+          .values({ id: input.id as TenantId, name: input.name, stage: input.stage ?? 'SHADOW_MODE', createdAt: now, updatedAt: now })
+          .returning();
+        await this.audit.append(tx, {
+          actor: actorOf(by),
+          action: 'tenant.created',
+          subject: `tenant:${input.id}`,
+          payload: { id: input.id, name: input.name, stage: created!.stage },
+        });
+        return created!;
+      });
+      return tenantDto(row);
+    } catch (err) {
+      if (pgErrorCode(err) === UNIQUE_VIOLATION) throw new AlreadyExistsError(`tenant ${input.id} already exists`);
+      throw err;
+    }
+  }
+
+  async getTenant(id: string): Promise<TenantDto> {
+    return tenantDto(await this.loadTenant(this.db, id));
+  }
+
+  async listTenants(after: string | undefined, limit: number): Promise<Page<TenantDto>> {
+    const rows = await this.db
+      .select()
+      .from(tenants)
+      .where(after ? gt(tenants.id, after as TenantId) : undefined)
+      .orderBy(asc(tenants.id))
+      .limit(limit + 1);
+    return page(rows.map(tenantDto), limit, (t) => t.id);
+  }
+
+  async createModel(
+    tenantId: string,
+    input: { label: string; owner?: string | null; featureSignature: string; artifactSha256?: string | null; parentId?: string | null },
+    by: Principal,
+  ): Promise<ModelDto> {
+    await this.requireRoleAudited(by, 'MANAGER', 'registering a model version', `tenant:${tenantId}`);
+    const tenant = await this.loadTenant(this.db, tenantId);
+    if (tenant.forensicLock) throw new LockedError(`tenant ${tenantId} is under a forensic lock: ${tenant.forensicLockReason ?? ''}`);
+    const now = this.clock.now();
+    const id = randomUUID() as ModelVersionId;
+    try {
+      const row = await this.db.transaction(async (txRaw) => {
+        const tx = txRaw as unknown as Db;
+        const [created] = await tx
+          .insert(modelVersions)
+          .values({
+            id,
+            tenantId: tenant.id,
+            label: input.label,
+            owner: input.owner ?? null,
+            featureSignature: input.featureSignature,
+            artifactSha256: input.artifactSha256 ?? null,
+            parentId: (input.parentId ?? null) as ModelVersionId | null,
+            createdAt: now,
+            updatedAt: now,
+          })
+          .returning();
+        await this.audit.append(tx, {
+          actor: actorOf(by),
+          action: 'model.registered',
+          subject: `model:${id}`,
+          payload: { tenantId, id, label: input.label, owner: input.owner ?? null, featureSignature: input.featureSignature, artifactSha256: input.artifactSha256 ?? null },
+        });
+        return created!;
+      });
+      return modelDto(row);
+    } catch (err) {
+      if (pgErrorCode(err) === UNIQUE_VIOLATION) {
+        throw new AlreadyExistsError(`tenant ${tenantId} already has a model version labelled ${input.label}`);
+      }
+      throw err;
+    }
+  }
+
+  async getModel(id: string): Promise<ModelDto> {
+    return modelDto(await this.loadModel(this.db, id));
+  }
+
+  async listModels(tenantId: string, after: string | undefined, limit: number): Promise<Page<ModelDto>> {
+    await this.loadTenant(this.db, tenantId);
+    const rows = await this.db
+      .select()
+      .from(modelVersions)
+      .where(and(eq(modelVersions.tenantId, tenantId as TenantId), after ? gt(modelVersions.id, after as ModelVersionId) : undefined))
+      .orderBy(asc(modelVersions.id))
+      .limit(limit + 1);
+    return page(rows.map(modelDto), limit, (m) => m.id);
+  }
+
+  /** Records a MANAGER's named decision on a model version. */
+  async recordApproval(
+    modelId: string,
+    input: { decision: 'approve' | 'reject'; justification: string },
+    by: Principal,
+  ): Promise<{ id: string; modelVersionId: string; approver: string; decision: string; justification: string; at: string }> {
+    await this.requireRoleAudited(by, 'MANAGER', 'approving a model version', `model:${modelId}`);
+    const model = await this.loadModel(this.db, modelId);
+    const at = this.clock.now();
+    const id = randomUUID();
+    await this.db.transaction(async (txRaw) => {
+      const tx = txRaw as unknown as Db;
+      await tx.insert(approvals).values({ id, modelVersionId: model.id, approver: by.name, role: by.role, decision: input.decision, justification: input.justification, at });
+      await this.audit.append(tx, {
+        actor: actorOf(by),
+        action: `model.approval.${input.decision}`,
+        subject: `model:${model.id}`,
+        payload: { tenantId: model.tenantId, decision: input.decision, justification: input.justification, state: model.state, revision: model.revision },
+      });
+    });
+    return { id, modelVersionId: model.id, approver: by.name, decision: input.decision, justification: input.justification, at: at.toISOString() };
+  }
+
+  /**
+   * Moves a model version along its lifecycle: idempotent by key,
+   * compare-and-set on `expectedRevision`, champion swap in the same
+   * transaction, audited whether it happens or is refused.
+   */
+  async transition(modelId: string, cmd: TransitionCommand, by: Principal, opts: { rollback?: boolean } = {}): Promise<ModelDto> {
+    const requestDigest = sha256Hex(canonicalJson({ to: cmd.to, reason: cmd.reason, expectedRevision: cmd.expectedRevision }));
+    const replay = await this.findReplay(modelId, cmd.idempotencyKey, requestDigest);
+    if (replay) return replay;
+
+    const model = await this.loadModel(this.db, modelId);
+    const tenant = await this.loadTenant(this.db, model.tenantId);
+    try {
+      if (tenant.forensicLock && cmd.to !== 'QUARANTINED') {
+        throw new LockedError(`tenant ${tenant.id} is under a forensic lock (${tenant.forensicLockReason ?? 'no reason given'}); only quarantine is allowed`);
+      }
+      const approvalRows = cmd.to === 'CHAMPION' ? await this.db.select().from(approvals).where(eq(approvals.modelVersionId, model.id)).orderBy(asc(approvals.at)) : [];
+      decideTransition(cmd.to, {
+        model,
+        tenantStage: tenant.stage,
+        actorRole: by.role,
+        approvals: approvalRows,
+        rollback: opts.rollback === true,
+      });
+    } catch (err) {
+      if (err instanceof TollgateError) await this.auditRefusal(by, model, cmd, err);
+      throw err;
+    }
+    if (model.revision !== cmd.expectedRevision) throw staleRevision(model.id, cmd.expectedRevision, model.revision);
+
+    try {
+      return await this.db.transaction((txRaw) => this.applyTransition(txRaw as unknown as Db, model, tenant, cmd, requestDigest, by));
+    } catch (err) {
+      // A concurrent request with the same key may have won: answer as it did.
+      if (err instanceof RevisionConflictError || pgErrorCode(err) === UNIQUE_VIOLATION) {
+        const again = await this.findReplay(modelId, cmd.idempotencyKey, requestDigest);
+        if (again) return again;
+        if (pgConstraint(err) === 'model_versions_one_champion' || String((err as Error).message).includes('one_champion')) {
+          throw new RevisionConflictError(`another version of tenant ${tenant.id} became CHAMPION concurrently; reload and retry`);
+        }
+        if (err instanceof RevisionConflictError) throw err;
+        throw new RevisionConflictError(`model version ${model.id} changed concurrently; reload and retry`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private async applyTransition(
+    tx: Db,
+    model: ModelVersionRow,
+    tenant: TenantRow,
+    cmd: TransitionCommand,
+    requestDigest: string,
+    by: Principal,
+  ): Promise<ModelDto> {
+    const now = this.clock.now();
+    const actor = actorOf(by);
+    let previousStableId: ModelVersionId | null = model.previousStableId;
+
+    if (cmd.to === 'CHAMPION') {
+      // Demote the sitting champion first: the partial unique index allows one.
+      const [sitting] = await tx
+        .select()
+        .from(modelVersions)
+        .where(and(eq(modelVersions.tenantId, tenant.id), eq(modelVersions.state, 'CHAMPION')))
+        .for('update');
+      if (sitting && sitting.id !== model.id) {
+        const demoted = await this.casUpdate(tx, sitting, 'DEPRECATED', now);
+        await this.recordTransition(tx, sitting, demoted, `superseded by ${model.id}: ${cmd.reason}`, actor, `supersede:${model.id}:${cmd.idempotencyKey}`, requestDigest, now);
+        await this.audit.append(tx, {
+          actor,
+          action: 'model.transitioned',
+          subject: `model:${sitting.id}`,
+          payload: { tenantId: tenant.id, from: 'CHAMPION', to: 'DEPRECATED', reason: `superseded by ${model.id}`, revision: demoted.revision },
+        });
+        previousStableId = sitting.id;
+      }
+    }
+
+    const updated = await this.casUpdate(tx, model, cmd.to, now, cmd.expectedRevision, cmd.to === 'CHAMPION' ? previousStableId : undefined);
+    if (cmd.to === 'CHAMPION') {
+      await tx.update(tenants).set({ championId: model.id, revision: tenant.revision + 1, updatedAt: now }).where(eq(tenants.id, tenant.id));
+    } else if (model.state === 'CHAMPION') {
+      await tx.update(tenants).set({ championId: null, updatedAt: now }).where(and(eq(tenants.id, tenant.id), eq(tenants.championId, model.id)));
+    }
+    const dto = await this.recordTransition(tx, model, updated, cmd.reason, actor, cmd.idempotencyKey, requestDigest, now);
+    await this.audit.append(tx, {
+      actor,
+      action: 'model.transitioned',
+      subject: `model:${model.id}`,
+      payload: { tenantId: tenant.id, from: model.state, to: cmd.to, reason: cmd.reason, revision: updated.revision, idempotencyKey: cmd.idempotencyKey },
+    });
+    return dto;
+  }
+
+  /** Compare-and-set in one statement: changes the row only if nobody else did. */
+  private async casUpdate(
+    tx: Db,
+    row: ModelVersionRow,
+    to: ModelState,
+    now: Date,
+    expectedRevision = row.revision,
+    previousStableId?: ModelVersionId | null,
+  ): Promise<ModelVersionRow> {
+    const [updated] = await tx
+      .update(modelVersions)
+      .set({
+        state: to,
+        revision: expectedRevision + 1,
+        updatedAt: now,
+        ...(previousStableId !== undefined ? { previousStableId } : {}),
+      })
+      .where(and(eq(modelVersions.id, row.id), eq(modelVersions.revision, expectedRevision), eq(modelVersions.state, row.state)))
+      .returning();
+    if (!updated) throw staleRevision(row.id, expectedRevision);
+    return updated;
+  }
+
+  private async recordTransition(
+    tx: Db,
+    before: ModelVersionRow,
+    after: ModelVersionRow,
+    reason: string,
+    actor: string,
+    idempotencyKey: string,
+    requestDigest: string,
+    at: Date,
+  ): Promise<ModelDto> {
+    const dto = modelDto(after);
+    await tx.insert(transitions).values({
+      modelVersionId: before.id,
+      fromState: before.state,
+      toState: after.state,
+      reason,
+      actor,
+      idempotencyKey,
+      requestDigest,
+      revisionAfter: after.revision,
+      result: dto,
+      at,
+    });
+    return dto;
+  }
+
+  private async findReplay(modelId: string, idempotencyKey: string, requestDigest: string): Promise<ModelDto | null> {
+    if (!isUuid(modelId)) return null;
+    const [prior] = await this.db
+      .select({ requestDigest: transitions.requestDigest, result: transitions.result })
+      .from(transitions)
+      .where(and(eq(transitions.modelVersionId, modelId as ModelVersionId), eq(transitions.idempotencyKey, idempotencyKey)))
+      .limit(1);
+    if (!prior) return null;
+    if (prior.requestDigest !== requestDigest) {
+      throw new IdempotencyConflictError(`idempotency key ${idempotencyKey} was already used for a different transition of this model version`);
+    }
+    return prior.result as ModelDto;
+  }
+
+  private async auditRefusal(by: Principal, model: ModelVersionRow, cmd: TransitionCommand, err: TollgateError): Promise<void> {
+    await this.audit.appendAlone(this.db, {
+      actor: actorOf(by),
+      action: 'model.transition.refused',
+      subject: `model:${model.id}`,
+      payload: { tenantId: model.tenantId, from: model.state, to: cmd.to, reason: cmd.reason, code: err.code, message: err.message, revision: model.revision },
+    });
+  }
+
+  /** Role check whose refusal is an audit entry. */
+  async requireRoleAudited(by: Principal, needed: 'MANAGER' | 'ADMIN', what: string, subject: string): Promise<void> {
+    if (roleAtLeast(by.role, needed)) return;
+    const err = new ForbiddenError(`${what} needs the ${needed} role; ${by.name} is ${by.role}`);
+    await this.audit.appendAlone(this.db, {
+      actor: actorOf(by),
+      action: 'auth.refused',
+      subject,
+      payload: { needed, role: by.role, what },
+    });
+    throw err;
+  }
+
+  private async loadTenant(db: Db, id: string): Promise<TenantRow> {
+    const [row] = await db.select().from(tenants).where(eq(tenants.id, id as TenantId)).limit(1);
+    if (!row) throw new NotFoundError(`no tenant ${id}`);
+    return row;
+  }
+
+  private async loadModel(db: Db, id: string): Promise<ModelVersionRow> {
+    if (!isUuid(id)) throw new NotFoundError(`no model version ${id}`);
+    const [row] = await db.select().from(modelVersions).where(eq(modelVersions.id, id as ModelVersionId)).limit(1);
+    if (!row) throw new NotFoundError(`no model version ${id}`);
+    return row;
+  }
+}
+
+function staleRevision(id: string, expected: number, actual?: number): RevisionConflictError {
+  return new RevisionConflictError(
+    `model version ${id} is at revision ${actual ?? 'a newer revision'}, not ${expected}; reload it and retry`,
+    { details: { expectedRevision: expected, ...(actual !== undefined ? { actualRevision: actual } : {}) } },
+  );
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+function isUuid(id: string): boolean {
+  return UUID.test(id);
+}
+
+function page<T>(rows: T[], limit: number, cursorOf: (t: T) => string): Page<T> {
+  if (rows.length <= limit) return { items: rows };
+  const items = rows.slice(0, limit);
+  return { items, next: cursorOf(items[items.length - 1]!) };
+}

@@ -1,0 +1,5 @@
+export * from './enums';
+export * from './registry';
+export * from './learning';
+export * from './audit';
+export * from './identity';

@@ -1,0 +1,106 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  check,
+  date,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { ALERT_SEVERITIES, sqlList, type AlertSeverity, type ModelVersionId, type TenantId } from './enums';
+import { modelVersions, tenants } from './registry';
+
+/** Immutable: a trigger refuses UPDATE and DELETE (see the triggers migration). */
+export const datasetSnapshots = pgTable(
+  'dataset_snapshots',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id),
+    featureSignature: text('feature_signature').notNull(),
+    merkleRoot: text('merkle_root').notNull(),
+    rowCount: integer('row_count').notNull(),
+    manifest: jsonb('manifest').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('dataset_snapshots_tenant').on(t.tenantId),
+    check('dataset_snapshots_merkle_root', sql.raw(`merkle_root ~ '^[0-9a-f]{64}$'`)),
+    check('dataset_snapshots_row_count', sql.raw('row_count >= 0')),
+  ],
+);
+
+/** Signed daily drift reports; immutable like snapshots. */
+export const driftReports = pgTable(
+  'drift_reports',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id),
+    modelVersionId: uuid('model_version_id')
+      .$type<ModelVersionId>()
+      .notNull()
+      .references(() => modelVersions.id),
+    day: date('day', { mode: 'string' }).notNull(),
+    metrics: jsonb('metrics').notNull(),
+    breach: boolean('breach').notNull(),
+    kid: text('kid').notNull(),
+    signature: text('signature').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [unique('drift_reports_model_day').on(t.modelVersionId, t.day)],
+);
+
+export const learningEvents = pgTable(
+  'learning_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    tenantId: text('tenant_id')
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id),
+    idempotencyKey: text('idempotency_key').notNull(),
+    modelVersionId: uuid('model_version_id').$type<ModelVersionId>(),
+    source: text('source'),
+    prediction: doublePrecision('prediction'),
+    actual: doublePrecision('actual'),
+    features: jsonb('features').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    unique('learning_events_idempotency').on(t.tenantId, t.idempotencyKey),
+    index('learning_events_tenant_time').on(t.tenantId, t.occurredAt),
+  ],
+);
+
+export const alerts = pgTable(
+  'alerts',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: text('tenant_id').$type<TenantId>(),
+    severity: text('severity').$type<AlertSeverity>().notNull(),
+    kind: text('kind').notNull(),
+    message: text('message').notNull(),
+    details: jsonb('details').notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    ackedAt: timestamp('acked_at', { withTimezone: true, mode: 'date' }),
+    ackedBy: text('acked_by'),
+    escalatedAt: timestamp('escalated_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    index('alerts_open').on(t.severity, t.createdAt),
+    check('alerts_severity_valid', sql.raw(`severity IN ${sqlList(ALERT_SEVERITIES)}`)),
+  ],
+);

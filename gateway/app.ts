@@ -1,0 +1,66 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import type { Logger } from 'pino';
+import { NotFoundError, PayloadTooLargeError } from '../actors/errors';
+import type { Db } from '../db/client';
+import type { IdentityService } from '../control-plane/identity/identity-service';
+import type { RegistryService } from '../control-plane/registry/registry-service';
+import { errorResponse } from './errors';
+import type { Metrics } from './metrics';
+import { operatorAuth } from './middleware/auth';
+import { auditRoutes, keysRoutes } from './routes/audit';
+import { healthRoutes, type ReadinessCheck } from './routes/health';
+import { registryRoutes } from './routes/registry';
+import { userRoutes } from './routes/users';
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    log: Logger;
+  }
+}
+
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export interface AppDeps {
+  db: Db;
+  registry: RegistryService;
+  identity: IdentityService;
+  metrics: Metrics;
+  log: Logger;
+  readiness: ReadinessCheck[];
+}
+
+/** The whole HTTP surface; `app.request()` drives it in tests. */
+export function createApp(deps: AppDeps) {
+  const api = new Hono()
+    .route('/', keysRoutes(deps.db))
+    .use('*', operatorAuth({ authenticate: (token) => deps.identity.authenticate(token) }))
+    .route('/', registryRoutes(deps.registry))
+    .route('/', auditRoutes(deps.db))
+    .route('/', userRoutes(deps.identity, deps.registry));
+
+  const app = new Hono()
+    .use('*', requestId())
+    .use('*', async function attachLogger(c, next) {
+      c.set('log', deps.log.child({ requestId: c.var.requestId }));
+      await next();
+    })
+    .use('*', deps.metrics.middleware)
+    .use(
+      '*',
+      bodyLimit({
+        maxSize: MAX_BODY_BYTES,
+        onError: () => {
+          throw new PayloadTooLargeError(`the body is larger than ${MAX_BODY_BYTES} bytes`);
+        },
+      }),
+    )
+    .route('/', healthRoutes(deps.readiness, deps.metrics))
+    .route('/api/v1', api);
+
+  app.notFound((c) => errorResponse(new NotFoundError(`no route ${c.req.method} ${c.req.path}`), c));
+  app.onError((err, c) => errorResponse(err, c));
+  return app;
+}
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,42 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { TollgateError } from '../actors/errors';
+import { pgErrorCode } from '../control-plane/db-errors';
+
+const STATUS: Record<string, ContentfulStatusCode> = {
+  BAD_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  ILLEGAL_TRANSITION: 409,
+  REVISION_CONFLICT: 409,
+  IDEMPOTENCY_CONFLICT: 409,
+  ALREADY_EXISTS: 409,
+  LOCKED: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  UNAVAILABLE: 503,
+};
+
+export function statusOf(code: string): ContentfulStatusCode {
+  return STATUS[code] ?? 500;
+}
+
+/** The one place where failures become HTTP responses. */
+export function errorResponse(err: Error, c: Context): Response {
+  if (err instanceof TollgateError) {
+    return c.json({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } }, statusOf(err.code));
+  }
+  if (err instanceof HTTPException) {
+    const code = err.status === 413 ? 'PAYLOAD_TOO_LARGE' : err.status === 401 ? 'UNAUTHENTICATED' : 'BAD_REQUEST';
+    return c.json({ error: { code, message: err.message || 'bad request' } }, err.status as ContentfulStatusCode);
+  }
+  const sqlState = pgErrorCode(err);
+  if (sqlState?.startsWith('08') || sqlState === '57P01' || /ECONNREFUSED|ECONNRESET|connection/i.test(err.message)) {
+    c.var.log?.error({ err }, 'dependency unavailable');
+    return c.json({ error: { code: 'UNAVAILABLE', message: 'a dependency is unavailable; retry shortly' } }, 503);
+  }
+  c.var.log?.error({ err }, 'unhandled error');
+  return c.json({ error: { code: 'INTERNAL', message: 'internal error; see the server log' } }, 500);
+}

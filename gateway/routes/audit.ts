@@ -1,0 +1,28 @@
+import { Hono } from 'hono';
+import { stream } from 'hono/streaming';
+import type { Db } from '../../db/client';
+import { iterateAudit, listKeys, readAudit, verifyStoredChain } from '../../control-plane/audit/audit-store';
+import { intParam } from '../middleware/body';
+
+/** The audit log: read, verify, export (operators). */
+export function auditRoutes(db: Db) {
+  return new Hono()
+    .get('/audit', async (c) => {
+      const after = intParam(c.req.query('after'), 'after', 0, 0, Number.MAX_SAFE_INTEGER);
+      const limit = intParam(c.req.query('limit'), 'limit', 100, 1, 1000);
+      return c.json({ entries: await readAudit(db, after, limit) });
+    })
+    .get('/audit/verify', async (c) => c.json(await verifyStoredChain(db)))
+    .get('/audit/export', (c) => {
+      c.header('content-type', 'application/x-ndjson; charset=utf-8');
+      c.header('content-disposition', 'attachment; filename="tollgate-audit.jsonl"');
+      return stream(c, async (s) => {
+        for await (const entry of iterateAudit(db)) await s.write(`${JSON.stringify(entry)}\n`);
+      });
+    });
+}
+
+/** Public keys of every signing node (no auth: verifiers need them). */
+export function keysRoutes(db: Db) {
+  return new Hono().get('/keys', async (c) => c.json({ keys: await listKeys(db) }));
+}

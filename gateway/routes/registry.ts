@@ -1,0 +1,65 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { MODEL_STATES, TENANT_STAGES } from '../../db/schema/enums';
+import type { RegistryService } from '../../control-plane/registry/registry-service';
+import { intParam, readJson } from '../middleware/body';
+
+const TENANT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+const CreateTenant = z.strictObject({
+  id: z.string().regex(TENANT_ID, 'must match ^[a-z0-9][a-z0-9-]{0,62}$'),
+  name: text(200),
+  stage: z.enum(TENANT_STAGES).optional(),
+});
+
+const CreateModel = z.strictObject({
+  label: text(200),
+  owner: text(200).nullable().optional(),
+  featureSignature: text(512),
+  artifactSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters').nullable().optional(),
+  parentId: z.uuid().nullable().optional(),
+});
+
+const Transition = z.strictObject({
+  to: z.enum(MODEL_STATES),
+  reason: text(2000),
+  idempotencyKey: z.string().min(1).max(200),
+  expectedRevision: z.number().int().min(0),
+});
+
+const Approval = z.strictObject({
+  decision: z.enum(['approve', 'reject']),
+  justification: text(2000),
+});
+
+/** Tenants, model versions and their lifecycle (`/api/v1`). */
+export function registryRoutes(registry: RegistryService) {
+  return new Hono()
+    .post('/tenants', async (c) => {
+      const body = await readJson(c, CreateTenant);
+      return c.json(await registry.createTenant(body, c.var.principal), 201);
+    })
+    .get('/tenants', async (c) => {
+      const limit = intParam(c.req.query('limit'), 'limit', 100, 1, 500);
+      return c.json(await registry.listTenants(c.req.query('after'), limit));
+    })
+    .get('/tenants/:tenantId', async (c) => c.json(await registry.getTenant(c.req.param('tenantId'))))
+    .post('/tenants/:tenantId/models', async (c) => {
+      const body = await readJson(c, CreateModel);
+      return c.json(await registry.createModel(c.req.param('tenantId'), body, c.var.principal), 201);
+    })
+    .get('/tenants/:tenantId/models', async (c) => {
+      const limit = intParam(c.req.query('limit'), 'limit', 100, 1, 500);
+      return c.json(await registry.listModels(c.req.param('tenantId'), c.req.query('after'), limit));
+    })
+    .get('/models/:id', async (c) => c.json(await registry.getModel(c.req.param('id'))))
+    .post('/models/:id/transitions', async (c) => {
+      const body = await readJson(c, Transition);
+      return c.json(await registry.transition(c.req.param('id'), body, c.var.principal));
+    })
+    .post('/models/:id/approvals', async (c) => {
+      const body = await readJson(c, Approval);
+      return c.json(await registry.recordApproval(c.req.param('id'), body, c.var.principal), 201);
+    });
+}

@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+
+export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const inCi = process.env.CI === 'true' || process.env.CI === '1';
+
+/**
+ * Decides whether an integration suite runs. Under CI=true a missing service
+ * fails the run; elsewhere the suite is skipped, loudly, with the reason.
+ */
+export async function requireService(name: string, probe: () => Promise<void>): Promise<boolean> {
+  try {
+    await probe();
+    return true;
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    if (inCi) throw new Error(`${name} is required under CI=true but is unreachable: ${why}`);
+    console.warn(`\n!!! SKIPPED: ${name} unreachable (${why}); integration suite not run. Start it with scripts/services.sh\n`);
+    return false;
+  }
+}
+
+/** A fresh Postgres database for one suite; `drop()` removes it. */
+export async function createTestDatabase(label: string): Promise<{ url: string; drop(): Promise<void> } | null> {
+  const admin = postgres(ADMIN_DATABASE_URL, { max: 1, onnotice: () => undefined, connect_timeout: 3 });
+  const ok = await requireService('PostgreSQL', async () => {
+    await admin`select 1`;
+  });
+  if (!ok) {
+    await admin.end({ timeout: 1 });
+    return null;
+  }
+  const name = `tg_${label.replace(/[^a-z0-9]/g, '_')}_${randomBytes(4).toString('hex')}`;
+  await admin.unsafe(`create database "${name}"`);
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end({ timeout: 5 });
+    },
+  };
+}
