@@ -26,9 +26,11 @@ async function main(): Promise<void> {
   const log = pino({ level: config.logLevel, base: { service: 'tollgate' } });
 
   let system: System | null = null;
+  let startupProblem = 'starting';
   const starting = new Hono()
     .get('/healthz', (c) => c.json({ status: 'starting' }))
-    .all('*', (c) => c.json({ error: { code: 'UNAVAILABLE', message: 'tollgate is starting; retry in a moment' } }, 503));
+    .get('/readyz', (c) => c.json({ status: 'starting', message: `not ready: ${startupProblem}` }, 503))
+    .all('*', (c) => c.json({ error: { code: 'UNAVAILABLE', message: `tollgate is starting (${startupProblem}); retry in a moment` } }, 503));
   const server = serve(
     { fetch: (req, env) => (system ? system.app.fetch(req, env) : starting.fetch(req, env)), port: config.port, hostname: config.host },
     (info) => log.info({ port: info.port, host: config.host }, `listening on http://${config.host}:${info.port}`),
@@ -45,7 +47,6 @@ async function main(): Promise<void> {
     }, DRAIN_TIMEOUT_MS);
     forced.unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    (server as import('node:http').Server).closeIdleConnections?.();
     await system?.close();
     log.info('stopped');
     process.exit(0);
@@ -53,17 +54,24 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
-  try {
-    const built = await buildSystem(config, { log });
-    if (built.firstAdminToken) {
-      const file = saveFirstAdminToken(config.dataDir, built.firstAdminToken);
-      console.log(`\n  First start: an ADMIN named "admin" was created.\n  Token (shown once, also saved to ${file}):\n\n    ${built.firstAdminToken}\n`);
+  // The database must be reachable to start; until it is, retry with backoff
+  // while /healthz answers and /readyz says what is missing.
+  for (let attempt = 1, delay = 1_000; !stopping; attempt++, delay = Math.min(delay * 2, 15_000)) {
+    try {
+      const built = await buildSystem(config, { log });
+      if (stopping) return void (await built.close());
+      if (built.firstAdminToken) {
+        const file = saveFirstAdminToken(config.dataDir, built.firstAdminToken);
+        console.log(`\n  First start: an ADMIN named "admin" was created.\n  Token (shown once, also saved to ${file}):\n\n    ${built.firstAdminToken}\n`);
+      }
+      system = built;
+      log.info({ database: built.database.kind, kid: built.signer.kid }, 'tollgate ready');
+      return;
+    } catch (err) {
+      startupProblem = `${config.databaseUrl ? 'postgres' : 'embedded database'}: ${(err as Error).message}`;
+      log.error({ err, attempt, retryInMs: delay }, 'startup failed; retrying');
+      await new Promise((r) => setTimeout(r, delay));
     }
-    system = built;
-    log.info({ database: built.database.kind, kid: built.signer.kid }, 'tollgate ready');
-  } catch (err) {
-    log.fatal({ err }, 'startup failed');
-    process.exit(1);
   }
 }
 

@@ -53,21 +53,18 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     readiness.push({ name: database.kind === 'postgres' ? 'postgres' : 'embedded-database', check: () => database.ping() });
 
     if (config.natsServers) {
-      const nc: NatsConnection = await connect({ servers: config.natsServers, name: 'tollgate-control-plane', maxReconnectAttempts: -1 });
-      closers.push(() => nc.drain());
-      readiness.push({
-        name: 'nats',
-        check: async () => {
-          if (nc.isClosed()) throw new Error('connection closed');
-          await nc.flush();
-        },
-      });
+      const nats = connectNatsInBackground(config.natsServers, log);
+      closers.push(() => nats.close());
+      readiness.push({ name: 'nats', check: () => nats.check() });
     }
     for (const [i, url] of (config.redisUrls ?? []).entries()) {
-      const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
-      redis.on('error', (err) => log.warn({ err: err.message, redis: i }, 'redis connection error'));
-      await redis.connect();
-      closers.push(async () => void (await redis.quit()));
+      // Connects (and reconnects) in the background: /readyz says when it is down.
+      const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n) => Math.min(n * 200, 2_000) });
+      redis.on('error', (err) => log.warn({ err: err.message, redis: url }, 'redis connection error'));
+      closers.push(async () => {
+        if (redis.status === 'ready') await redis.quit();
+        else redis.disconnect();
+      });
       readiness.push({ name: (config.redisUrls?.length ?? 0) > 1 ? `redis-${i}` : 'redis', check: async () => void (await redis.ping()) });
     }
 
@@ -103,4 +100,33 @@ export function saveFirstAdminToken(dataDir: string, token: string): string {
   const file = join(dataDir, 'admin-token');
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return file;
+}
+
+/** A NATS connection that keeps trying in the background until closed. */
+function connectNatsInBackground(servers: string[], log: Logger) {
+  let nc: NatsConnection | null = null;
+  let lastError = 'connecting';
+  let closed = false;
+  void connect({ servers, name: 'tollgate-control-plane', waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1_000 }).then(
+    (conn) => {
+      if (closed) return void conn.close();
+      nc = conn;
+      log.info({ servers }, 'connected to NATS');
+    },
+    (err: Error) => {
+      lastError = err.message;
+      log.error({ err: err.message }, 'NATS connection failed');
+    },
+  );
+  return {
+    check: async () => {
+      if (!nc) throw new Error(`not connected (${lastError})`);
+      if (nc.isClosed()) throw new Error('connection closed');
+      await nc.flush();
+    },
+    close: async () => {
+      closed = true;
+      if (nc && !nc.isClosed()) await nc.drain();
+    },
+  };
 }
