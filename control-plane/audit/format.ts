@@ -72,5 +72,7 @@ export function fromBase64Url(text: string): Uint8Array {
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  // One byte string, one text: unused trailing bits must be zero.
+  if (toBase64Url(out) !== text) throw new TypeError('not canonical base64url');
   return out;
 }

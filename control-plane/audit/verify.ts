@@ -40,6 +40,7 @@ export function verifyChain(entries: readonly AuditEntry[], check: SignatureChec
     const shape = shapeProblem(entry);
     if (shape) return bad(i, shape);
     if (entry.seq !== expectedSeq) {
+      if (entry.seq === expectedSeq - 1) return bad(i, `duplicate: seq ${entry.seq} appears twice`);
       if (entry.seq < expectedSeq) return bad(i, `reorder: seq ${entry.seq} appears after seq ${expectedSeq - 1}`);
       const laterHasExpected = entries.slice(i + 1).some((e) => e?.seq === expectedSeq);
       return laterHasExpected
@@ -68,6 +69,8 @@ export function verifyChain(entries: readonly AuditEntry[], check: SignatureChec
   }
 
   if (knownHead) {
+    if (!Number.isSafeInteger(knownHead.length) || knownHead.length < 0) throw new RangeError('knownHead.length must be a whole number ≥ 0');
+    if (knownHead.hash !== undefined && !/^[0-9a-f]{64}$/.test(knownHead.hash)) throw new RangeError('knownHead.hash must be hex SHA-256');
     if (entries.length < knownHead.length) {
       return bad(entries.length, `truncated: ${entries.length} entries, the known head has ${knownHead.length}`);
     }
@@ -84,6 +87,7 @@ function shapeProblem(entry: AuditEntry): string | null {
   for (const field of ['at', 'actor', 'action', 'subject', 'payloadDigest', 'prevHash', 'hash', 'kid', 'signature'] as const) {
     if (typeof entry[field] !== 'string') return `malformed entry: ${field} is not a string`;
   }
-  if (!/^[0-9a-f]{64}$/.test(entry.hash) || !/^[0-9a-f]{64}$/.test(entry.prevHash)) return 'malformed entry: hash is not hex SHA-256';
+  if (!/^[0-9a-f]{64}$/.test(entry.hash)) return 'malformed entry: hash is not hex SHA-256';
+  if (!/^[0-9a-f]{64}$/.test(entry.prevHash)) return 'malformed entry: prevHash is not hex SHA-256';
   return null;
 }

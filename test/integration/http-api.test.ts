@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AuditEntry } from '../../control-plane/audit/format';
 import { verifyChain } from '../../control-plane/audit/verify';
 import { jwkVerifier } from '../../control-plane/adapters/ed25519-signer';
+import { main as cli } from '../../control-plane/cli/main';
 import { BOOTSTRAP_TOKEN, client, startTestSystem, type Call } from '../support/system';
 
 type Sys = Awaited<ReturnType<typeof startTestSystem>>;
@@ -160,6 +164,22 @@ test('audit: list after a sequence, verify, export that an offline verifier acce
   tampered[3]!.actor = 'user:mallory';
   const bad = verifyChain(tampered, check);
   assert.is(bad.firstBadIndex, 3);
+
+  // The offline CLI accepts exactly what the server exports and publishes.
+  const dir = mkdtempSync(join(tmpdir(), 'tg-export-'));
+  try {
+    writeFileSync(join(dir, 'audit.jsonl'), exp.text);
+    writeFileSync(join(dir, 'keys.json'), keys.text);
+    writeFileSync(join(dir, 'tampered.jsonl'), tampered.map((e) => JSON.stringify(e)).join('\n'));
+    const out: string[] = [];
+    const io = { stdout: (t: string) => void out.push(t), stderr: (t: string) => void out.push(t) };
+    const args = (file: string) => ['audit', 'verify', join(dir, file), '--public-key', join(dir, 'keys.json'), '--head', verify.body.head, '--length', String(verify.body.length)];
+    assert.is(await cli(args('audit.jsonl'), io), 0, out.join(''));
+    assert.is(await cli(args('tampered.jsonl'), io), 1);
+    assert.match(out.join(''), /index 3/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('users: a created token works, a revoked one does not', async (ctx) => {

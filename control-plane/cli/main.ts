@@ -1,0 +1,329 @@
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import type { KnownHead, VerifyReport } from '../audit/verify';
+import { KeyParseError, parsePublicKeys, verifyExport, type PublicKeys } from './audit-verify';
+
+/**
+ * The `tollgate` command line. Commands are rows of `COMMANDS`; options are
+ * parsed by a small hand-written parser from each command's option table.
+ *
+ * Exit codes: 0 ok, 1 verification failed, 2 usage or input error.
+ */
+
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const processIo: Io = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+};
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+interface OptionSpec {
+  name: string;
+  /** Placeholder shown in help; options without one are flags. */
+  value?: string;
+  repeatable?: boolean;
+  help: string;
+}
+
+interface ParsedArgs {
+  positionals: string[];
+  /** Every value given, in order; flags map to ['']. */
+  options: Map<string, string[]>;
+}
+
+interface Command {
+  path: readonly string[];
+  synopsis: string;
+  summary: string;
+  details?: string;
+  options: readonly OptionSpec[];
+  run(args: ParsedArgs, io: Io): number | Promise<number>;
+}
+
+/** Thrown for bad invocations; `main` prints it with the usage and exits 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(
+    message: string,
+    readonly command?: Command,
+  ) {
+    super(message);
+  }
+}
+
+// ---------------------------------------------------------------- commands
+
+const auditVerify: Command = {
+  path: ['audit', 'verify'],
+  synopsis: 'audit verify <export.jsonl> --public-key <file-or-key> [--head <hash> --length <n>]',
+  summary: 'verify an exported audit log offline (hash chain, payload digests, Ed25519 signatures)',
+  details: [
+    '<export.jsonl> is the body of GET /api/v1/audit/export ("-" reads stdin).',
+    '--public-key is a file if one exists at that path, else the key itself: the',
+    'JSON of GET /api/v1/keys, one Ed25519 JWK, or a raw base64url public key.',
+    'With --length (and --head) a shorter log, or one whose entry at that length',
+    'has another hash, is reported as truncated or rewritten.',
+    'Prints the report as JSON on stdout and a one-line summary on stderr.',
+  ].join('\n'),
+  options: [
+    { name: 'public-key', value: '<file-or-key>', repeatable: true, help: 'public keys to trust (repeatable)' },
+    { name: 'length', value: '<n>', help: 'the log had at least n entries when last seen' },
+    { name: 'head', value: '<hash>', help: 'hash of entry n when last seen (needs --length)' },
+  ],
+  run(args, io) {
+    const [exportPath, ...extra] = args.positionals;
+    if (exportPath === undefined) throw new UsageError('missing <export.jsonl>', auditVerify);
+    if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`, auditVerify);
+    const keyArgs = args.options.get('public-key') ?? [];
+    if (keyArgs.length === 0) throw new UsageError('missing --public-key', auditVerify);
+
+    const keys: PublicKeys = new Map();
+    for (const arg of keyArgs) for (const [kid, key] of loadKeys(arg)) keys.set(kid, key);
+    const knownHead = readKnownHead(args);
+    const text = readInput(exportPath);
+
+    const report = verifyExport(text, keys, knownHead);
+    io.stdout(JSON.stringify(report, null, 2) + '\n');
+    io.stderr(summarize(report) + '\n');
+    return report.ok ? EXIT_OK : EXIT_FAILED;
+  },
+};
+
+function loadKeys(arg: string): PublicKeys {
+  const exists = existsSync(arg);
+  if (exists && statSync(arg).isDirectory()) throw new UsageError(`--public-key ${arg} is a directory`, auditVerify);
+  const isFile = exists; // a file, or a pipe such as /dev/stdin
+  const text = isFile ? readInput(arg) : arg;
+  try {
+    return parsePublicKeys(text);
+  } catch (err) {
+    if (!(err instanceof KeyParseError)) throw err;
+    const what = isFile ? `--public-key file ${arg}` : looksLikePath(arg) ? `--public-key ${arg} (no such file, and not a key)` : '--public-key';
+    throw new UsageError(`${what}: ${err.message}`, auditVerify);
+  }
+}
+
+function looksLikePath(arg: string): boolean {
+  return /[/\\]|\.(json|jwk|pub|txt|key)$/i.test(arg);
+}
+
+function readKnownHead(args: ParsedArgs): KnownHead | undefined {
+  const length = last(args.options.get('length'));
+  const head = last(args.options.get('head'));
+  if (length === undefined) {
+    if (head !== undefined) throw new UsageError('--head needs --length (the number of entries at that head)', auditVerify);
+    return undefined;
+  }
+  if (!/^\d+$/.test(length) || !Number.isSafeInteger(Number(length))) {
+    throw new UsageError(`--length must be a non-negative integer, got ${JSON.stringify(length)}`, auditVerify);
+  }
+  if (head === undefined) return { length: Number(length) };
+  if (!/^[0-9a-fA-F]{64}$/.test(head)) throw new UsageError('--head must be a hex SHA-256 (64 hex digits)', auditVerify);
+  if (Number(length) === 0) throw new UsageError('--head needs --length of at least 1', auditVerify);
+  return { length: Number(length), hash: head.toLowerCase() };
+}
+
+function readInput(path: string): string {
+  try {
+    return path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${path === '-' ? 'stdin' : path}: ${(err as Error).message}`);
+  }
+}
+
+export function summarize(report: VerifyReport): string {
+  if (report.ok) {
+    const n = report.length;
+    return `audit log OK: ${n} ${n === 1 ? 'entry' : 'entries'}, head ${report.head.slice(0, 16)}…`;
+  }
+  return `audit log BROKEN at index ${report.firstBadIndex}: ${report.reason}`;
+}
+
+function last<T>(values: readonly T[] | undefined): T | undefined {
+  return values?.[values.length - 1];
+}
+
+/** Implemented commands. Add a row to add a command. */
+export const COMMANDS: readonly Command[] = [auditVerify];
+
+/** Listed in the usage; exit 2 with "not available yet" until implemented. */
+export const COMING: readonly (readonly string[])[] = [
+  ['oracle', 'verify'],
+  ['drift', 'compare'],
+  ['canary', 'evaluate'],
+  ['committee'],
+  ['user'],
+  ['token'],
+  ['demo'],
+];
+
+// ---------------------------------------------------------------- dispatch
+
+export function usage(): string {
+  const rows = COMMANDS.map((c) => `  tollgate ${c.synopsis}\n      ${c.summary}`);
+  return [
+    'Usage: tollgate <command> [options]',
+    '',
+    'Commands:',
+    ...rows,
+    '',
+    'Coming (not available yet in this version):',
+    ...COMING.map((p) => `  tollgate ${p.join(' ')}`),
+    '',
+    "Run 'tollgate help <command>' or 'tollgate <command> --help' for a command's options.",
+    'Exit codes: 0 ok, 1 verification failed, 2 usage error.',
+  ].join('\n');
+}
+
+export function commandUsage(command: Command): string {
+  const width = Math.max(...command.options.map((o) => optionLabel(o).length), 0);
+  return [
+    `Usage: tollgate ${command.synopsis}`,
+    '',
+    command.summary,
+    ...(command.details ? ['', command.details] : []),
+    '',
+    'Options:',
+    ...command.options.map((o) => `  ${optionLabel(o).padEnd(width)}  ${o.help}`),
+    `  ${'--help'.padEnd(width)}  show this help`,
+  ].join('\n');
+}
+
+function optionLabel(o: OptionSpec): string {
+  return o.value ? `--${o.name} ${o.value}` : `--${o.name}`;
+}
+
+function findCommand(words: readonly string[]): { command: Command; rest: string[] } | undefined {
+  let best: Command | undefined;
+  for (const c of COMMANDS) {
+    if (c.path.every((w, i) => words[i] === w) && (!best || c.path.length > best.path.length)) best = c;
+  }
+  return best && { command: best, rest: words.slice(best.path.length) };
+}
+
+function findComing(words: readonly string[]): readonly string[] | undefined {
+  // A coming command, or the first word of one that no implemented command shares.
+  return (
+    COMING.find((p) => p.every((w, i) => words[i] === w)) ??
+    COMING.find((p) => p[0] === words[0] && !COMMANDS.some((c) => c.path[0] === words[0]))
+  );
+}
+
+/** Hand-written option parser: --name value, --name=value, flags, and `--`. */
+export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[], command?: Command): ParsedArgs & { help: boolean } {
+  const positionals: string[] = [];
+  const options = new Map<string, string[]>();
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg === '-h' || arg === '--help') {
+      help = true;
+      continue;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    if (!arg.startsWith('--')) throw new UsageError(`unknown option: ${arg}`, command);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    const spec = specs.find((s) => s.name === name);
+    if (!spec) throw new UsageError(`unknown option: --${name}`, command);
+    let value: string;
+    if (spec.value) {
+      if (eq !== -1) value = arg.slice(eq + 1);
+      else {
+        const next = argv[i + 1];
+        if (next === undefined) throw new UsageError(`--${name} needs a value ${spec.value}`, command);
+        value = next;
+        i++;
+      }
+    } else {
+      if (eq !== -1) throw new UsageError(`--${name} takes no value`, command);
+      value = '';
+    }
+    const values = options.get(name) ?? [];
+    if (values.length > 0 && !spec.repeatable) throw new UsageError(`--${name} given more than once`, command);
+    values.push(value);
+    options.set(name, values);
+  }
+  return { positionals, options, help };
+}
+
+/** Runs the CLI; resolves to the exit code. Never throws. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`tollgate: ${err.message}\n\n${err.command ? commandUsage(err.command) : usage()}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr(`tollgate: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return EXIT_USAGE;
+  }
+}
+
+async function dispatch(argv: readonly string[], io: Io): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) throw new UsageError('no command given');
+  if (first === '-h' || first === '--help' || first === 'help') {
+    const target = rest.length > 0 ? findCommand(rest) : undefined;
+    if (rest.length > 0 && !target) {
+      const coming = findComing(rest);
+      if (coming) return notYet(coming, io);
+      throw new UsageError(`unknown command: ${rest.join(' ')}`);
+    }
+    io.stdout((target ? commandUsage(target.command) : usage()) + '\n');
+    return EXIT_OK;
+  }
+
+  const found = findCommand(argv);
+  if (!found) {
+    const coming = findComing(argv);
+    if (coming) return notYet(coming, io);
+    const group = COMMANDS.filter((c) => c.path.length > 1 && c.path[0] === first).map((c) => c.path.slice(1).join(' '));
+    if (group.length > 0) {
+      const sub = rest[0];
+      throw new UsageError(sub === undefined ? `${first} needs a subcommand: ${group.join(', ')}` : `unknown command: ${first} ${sub}`);
+    }
+    throw new UsageError(`unknown command: ${first}`);
+  }
+
+  const { command, rest: commandArgs } = found;
+  const args = parseArgs(commandArgs, command.options, command);
+  if (args.help) {
+    io.stdout(commandUsage(command) + '\n');
+    return EXIT_OK;
+  }
+  return await command.run(args, io);
+}
+
+function notYet(path: readonly string[], io: Io): number {
+  io.stderr(`tollgate: ${path.join(' ')} is not available yet in this version\nRun 'tollgate --help' for the commands available now.\n`);
+  return EXIT_USAGE;
+}
+
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+// `tsx control-plane/cli/main.ts …` runs it too; bin/tollgate.mjs calls main().
+if (invokedDirectly()) process.exitCode = await main(process.argv.slice(2));
