@@ -66,6 +66,15 @@ export class UnavailableError extends TollgateError {
   override readonly retryable = true;
 }
 
+/** Nobody listens on the subject a request was sent to. */
+export class NoRespondersError extends UnavailableError {
+  override readonly code: string = 'NO_RESPONDERS';
+}
+/** A request got no answer in time. */
+export class RequestTimeoutError extends UnavailableError {
+  override readonly code: string = 'TIMEOUT';
+}
+
 const BY_CODE: Record<string, new (message: string, options?: { details?: Record<string, unknown> }) => TollgateError> = {
   BAD_REQUEST: BadRequestError,
   UNAUTHENTICATED: UnauthenticatedError,
@@ -79,10 +88,24 @@ const BY_CODE: Record<string, new (message: string, options?: { details?: Record
   PAYLOAD_TOO_LARGE: PayloadTooLargeError,
   RATE_LIMITED: RateLimitedError,
   UNAVAILABLE: UnavailableError,
+  NO_RESPONDERS: NoRespondersError,
+  TIMEOUT: RequestTimeoutError,
 };
+
+/** An error whose code this process does not know; code and retryable kept as sent. */
+export class RemoteError extends TollgateError {
+  override readonly code: string;
+  override readonly retryable: boolean;
+  constructor(wire: WireError) {
+    super(wire.message, wire.details ? { details: { ...wire.details } } : undefined);
+    this.code = wire.code;
+    this.retryable = wire.retryable;
+  }
+}
 
 /** Rebuilds the error class a peer sent as `{ code, message, retryable }`. */
 export function errorFromWire(wire: WireError): TollgateError {
-  const Ctor = BY_CODE[wire.code] ?? TollgateError;
+  const Ctor = BY_CODE[wire.code];
+  if (!Ctor) return new RemoteError(wire);
   return new Ctor(wire.message, wire.details ? { details: { ...wire.details } } : undefined);
 }

@@ -17,6 +17,8 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   UNAVAILABLE: 503,
+  NO_RESPONDERS: 503,
+  TIMEOUT: 503,
 };
 
 export function statusOf(code: string): ContentfulStatusCode {

@@ -214,11 +214,11 @@ function registrySuite(kind: DbKind) {
   return test;
 }
 
-const pglite = registrySuite('pglite');
-pglite.run();
+// Probe first: a top-level await after a suite's .run() garbles uvu's output.
 const pgAvailable = await (await import('../support/services')).requireService('PostgreSQL', async () => {
   const probe = await openTestDatabase('postgres', 'probe');
   await probe?.close();
   if (!probe) throw new Error('unreachable');
 });
+registrySuite('pglite').run();
 if (pgAvailable) registrySuite('postgres').run();
