@@ -93,7 +93,9 @@ test('a bad environment value stops startup naming the variable', async () => {
 
 const real = suite('npm start on real services');
 const available =
-  (await requireService('NATS', () => probeTcp(4222))) && (await requireService('Redis', () => probeTcp(6379)));
+  (await requireService('PostgreSQL', () => probeTcp(5432))) &&
+  (await requireService('NATS', () => probeTcp(4222))) &&
+  (await requireService('Redis', () => probeTcp(6379)));
 
 real('with DATABASE_URL, NATS_URL and REDIS_URLS: ready on all three; chunked oversize body → 413; SIGTERM exits 0', async () => {
   const created = await createTestDatabase('server');
