@@ -75,6 +75,11 @@ export class RequestTimeoutError extends UnavailableError {
   override readonly code: string = 'TIMEOUT';
 }
 
+/** A message crashed its actor on every attempt and was set aside. */
+export class DeadLetteredError extends TollgateError {
+  override readonly code: string = 'DEAD_LETTERED';
+}
+
 const BY_CODE: Record<string, new (message: string, options?: { details?: Record<string, unknown> }) => TollgateError> = {
   BAD_REQUEST: BadRequestError,
   UNAUTHENTICATED: UnauthenticatedError,
@@ -90,6 +95,7 @@ const BY_CODE: Record<string, new (message: string, options?: { details?: Record
   UNAVAILABLE: UnavailableError,
   NO_RESPONDERS: NoRespondersError,
   TIMEOUT: RequestTimeoutError,
+  DEAD_LETTERED: DeadLetteredError,
 };
 
 /** An error whose code this process does not know; code and retryable kept as sent. */

@@ -19,6 +19,7 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   UNAVAILABLE: 503,
   NO_RESPONDERS: 503,
   TIMEOUT: 503,
+  DEAD_LETTERED: 500,
 };
 
 export function statusOf(code: string): ContentfulStatusCode {

@@ -3,3 +3,4 @@ export * from './registry';
 export * from './learning';
 export * from './audit';
 export * from './identity';
+export * from './actors';
