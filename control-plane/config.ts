@@ -27,6 +27,7 @@ const EnvSchema = z.object({
     .optional()
     .refine((v) => v === undefined || v.split(',').every((u) => /^rediss?:\/\/[^\s]+$/.test(u.trim())), 'must be comma-separated redis://host:port URLs'),
   TOLLGATE_DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
+  TOLLGATE_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be one NATS subject token (letters, digits, _ or -)').default('tg'),
   TOLLGATE_KEY_DIR: z.string().min(1).optional(),
   TOLLGATE_DEMO: z.enum(['0', '1']).default('1'),
   TOLLGATE_BOOTSTRAP_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -42,6 +43,8 @@ export interface Config {
   redisUrls?: string[];
   dataDir: string;
   keyDir: string;
+  /** First token of every NATS subject (several deployments can share a server). */
+  subjectPrefix: string;
   demo: boolean;
   bootstrapAdminToken?: string;
   oracleAudience: string;
@@ -70,6 +73,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     ...(e.NATS_URL ? { natsServers: split(e.NATS_URL)! } : {}),
     ...(e.REDIS_URLS ? { redisUrls: split(e.REDIS_URLS)! } : {}),
     dataDir,
+    subjectPrefix: e.TOLLGATE_SUBJECT_PREFIX,
     keyDir: resolve(e.TOLLGATE_KEY_DIR ?? `${dataDir}/keys`),
     demo: e.TOLLGATE_DEMO === '1',
     ...(e.TOLLGATE_BOOTSTRAP_ADMIN_TOKEN ? { bootstrapAdminToken: e.TOLLGATE_BOOTSTRAP_ADMIN_TOKEN } : {}),

@@ -1,7 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { connect, type NatsConnection } from 'nats';
+import { connect } from 'nats';
+import { modelVersionBehaviour } from '../actors/model-version/behaviour';
+import { tenantBehaviour } from '../actors/tenant/behaviour';
+import { ActorClient } from './actor-host/client';
+import { ActorHost } from './actor-host/host';
+import { hostMetrics } from './actor-host/metrics';
+import { SqlActorStore } from './adapters/sql-actor-store';
+import { InProcessBus } from './bus/in-process-bus';
+import { NatsBus } from './bus/nats-bus';
+import type { Bus } from './ports/bus';
+import { registryPort } from './registry/registry-port';
 import pino, { type Logger } from 'pino';
 import { openDatabase, type Database } from '../db/client';
 import { createApp, type App } from '../gateway/app';
@@ -21,6 +31,8 @@ export interface System {
   database: Database;
   registry: RegistryService;
   identity: IdentityService;
+  host: ActorHost;
+  bus: Bus;
   signer: Signer;
   log: Logger;
   /** The first-start admin token, when this start created it. */
@@ -52,10 +64,23 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     closers.push(() => database.close());
     readiness.push({ name: database.kind === 'postgres' ? 'postgres' : 'embedded-database', check: () => database.ping() });
 
+    let bus: Bus;
     if (config.natsServers) {
-      const nats = connectNatsInBackground(config.natsServers, log);
-      closers.push(() => nats.close());
-      readiness.push({ name: 'nats', check: () => nats.check() });
+      // Commands need the bus: NATS must answer to start (main retries); later
+      // outages are nats.js reconnects, and /readyz says so meanwhile.
+      const nc = await connect({ servers: config.natsServers, name: 'tollgate-control-plane', maxReconnectAttempts: -1, reconnectTimeWait: 1_000, timeout: 5_000 });
+      bus = new NatsBus(nc);
+      closers.push(() => bus.close());
+      readiness.push({
+        name: 'nats',
+        check: async () => {
+          if (nc.isClosed()) throw new Error('connection closed');
+          await nc.flush();
+        },
+      });
+    } else {
+      bus = new InProcessBus();
+      closers.push(() => bus.close());
     }
     for (const [i, url] of (config.redisUrls ?? []).entries()) {
       // Connects (and reconnects) in the background: /readyz says when it is down.
@@ -75,13 +100,37 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     const identity = new IdentityService(database.db, audit, clock, config.bootstrapAdminToken);
     const firstAdminToken = await identity.ensureFirstAdmin();
     const metrics = createMetrics();
-    const app = createApp({ db: database.db, registry, identity, metrics, log, readiness });
+
+    const host: ActorHost = new ActorHost({
+      bus,
+      store: new SqlActorStore(database.db),
+      clock,
+      log,
+      ports: { registry: registryPort(registry) },
+      metrics: hostMetrics(metrics.registry, () => host.resident),
+      prefix: config.subjectPrefix,
+      queueGroup: `${config.subjectPrefix}-actors`,
+    });
+    host.register(tenantBehaviour);
+    host.register(modelVersionBehaviour);
+    await host.start();
+    await host.preload('tenant', await registry.tenantIds());
+    await host.preload('model', await registry.liveModelIds());
+    closers.push(() => host.stop());
+    const sweep = setInterval(() => host.passivateIdle(), 30_000);
+    sweep.unref();
+    closers.push(async () => clearInterval(sweep));
+    const actors = new ActorClient(bus, config.subjectPrefix);
+
+    const app = createApp({ db: database.db, registry, identity, actors, metrics, log, readiness });
 
     return {
       app,
       database,
       registry,
       identity,
+      host,
+      bus,
       signer,
       log,
       firstAdminToken,
@@ -100,33 +149,4 @@ export function saveFirstAdminToken(dataDir: string, token: string): string {
   const file = join(dataDir, 'admin-token');
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return file;
-}
-
-/** A NATS connection that keeps trying in the background until closed. */
-function connectNatsInBackground(servers: string[], log: Logger) {
-  let nc: NatsConnection | null = null;
-  let lastError = 'connecting';
-  let closed = false;
-  void connect({ servers, name: 'tollgate-control-plane', waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1_000 }).then(
-    (conn) => {
-      if (closed) return void conn.close();
-      nc = conn;
-      log.info({ servers }, 'connected to NATS');
-    },
-    (err: Error) => {
-      lastError = err.message;
-      log.error({ err: err.message }, 'NATS connection failed');
-    },
-  );
-  return {
-    check: async () => {
-      if (!nc) throw new Error(`not connected (${lastError})`);
-      if (nc.isClosed()) throw new Error('connection closed');
-      await nc.flush();
-    },
-    close: async () => {
-      closed = true;
-      if (nc && !nc.isClosed()) await nc.drain();
-    },
-  };
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { NotFoundError, PayloadTooLargeError } from '../actors/errors';
 import type { Db } from '../db/client';
 import type { IdentityService } from '../control-plane/identity/identity-service';
+import type { ActorClient } from '../control-plane/actor-host/client';
 import type { RegistryService } from '../control-plane/registry/registry-service';
 import { errorResponse } from './errors';
 import type { Metrics } from './metrics';
@@ -25,6 +26,7 @@ export const MAX_BODY_BYTES = 256 * 1024;
 export interface AppDeps {
   db: Db;
   registry: RegistryService;
+  actors: ActorClient;
   identity: IdentityService;
   metrics: Metrics;
   log: Logger;
@@ -36,7 +38,7 @@ export function createApp(deps: AppDeps) {
   const api = new Hono()
     .route('/', keysRoutes(deps.db))
     .use('*', operatorAuth({ authenticate: (token) => deps.identity.authenticate(token) }))
-    .route('/', registryRoutes(deps.registry))
+    .route('/', registryRoutes(deps.registry, deps.actors))
     .route('/', auditRoutes(deps.db))
     .route('/', userRoutes(deps.identity, deps.registry));
 

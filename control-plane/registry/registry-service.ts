@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, gt, notInArray } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { approvals, modelVersions, tenants, transitions, type ModelVersionRow, type TenantRow } from '../../db/schema';
 import type { ModelState, ModelVersionId, TenantId, TenantStage } from '../../db/schema/enums';
-import { decideTransition, roleAtLeast } from '../../actors/model-version/lifecycle';
+import { decideTransition, roleAtLeast, TERMINAL_STATES } from '../../actors/model-version/lifecycle';
 import {
   AlreadyExistsError,
   ForbiddenError,
@@ -127,6 +127,19 @@ export class RegistryService {
     }
   }
 
+  async tenantIds(): Promise<string[]> {
+    return (await this.db.select({ id: tenants.id }).from(tenants)).map((r) => r.id);
+  }
+
+  /** Ids of every model version not in a terminal state (actors preloaded at start). */
+  async liveModelIds(): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: modelVersions.id })
+      .from(modelVersions)
+      .where(notInArray(modelVersions.state, [...TERMINAL_STATES]));
+    return rows.map((r) => r.id);
+  }
+
   async getModel(id: string): Promise<ModelDto> {
     return modelDto(await this.loadModel(this.db, id));
   }
@@ -171,9 +184,19 @@ export class RegistryService {
    * transaction, audited whether it happens or is refused.
    */
   async transition(modelId: string, cmd: TransitionCommand, by: Principal, opts: { rollback?: boolean } = {}): Promise<ModelDto> {
+    return (await this.transitionWithOutcome(modelId, cmd, by, opts)).model;
+  }
+
+  /** As `transition`, also saying whether the answer is a replay (nothing written). */
+  async transitionWithOutcome(
+    modelId: string,
+    cmd: TransitionCommand,
+    by: Principal,
+    opts: { rollback?: boolean } = {},
+  ): Promise<{ model: ModelDto; replayed: boolean }> {
     const requestDigest = sha256Hex(canonicalJson({ to: cmd.to, reason: cmd.reason, expectedRevision: cmd.expectedRevision }));
     const replay = await this.findReplay(modelId, cmd.idempotencyKey, requestDigest);
-    if (replay) return replay;
+    if (replay) return { model: replay, replayed: true };
 
     const model = await this.loadModel(this.db, modelId);
     const tenant = await this.loadTenant(this.db, model.tenantId);
@@ -196,12 +219,12 @@ export class RegistryService {
     if (model.revision !== cmd.expectedRevision) throw staleRevision(model.id, cmd.expectedRevision, model.revision);
 
     try {
-      return await this.db.transaction((txRaw) => this.applyTransition(txRaw as unknown as Db, model, tenant, cmd, requestDigest, by));
+      return { model: await this.db.transaction((txRaw) => this.applyTransition(txRaw as unknown as Db, model, tenant, cmd, requestDigest, by)), replayed: false };
     } catch (err) {
       // A concurrent request with the same key may have won: answer as it did.
       if (err instanceof RevisionConflictError || pgErrorCode(err) === UNIQUE_VIOLATION) {
         const again = await this.findReplay(modelId, cmd.idempotencyKey, requestDigest);
-        if (again) return again;
+        if (again) return { model: again, replayed: true };
         if (pgConstraint(err) === 'model_versions_one_champion' || String((err as Error).message).includes('one_champion')) {
           throw new RevisionConflictError(`another version of tenant ${tenant.id} became CHAMPION concurrently; reload and retry`);
         }

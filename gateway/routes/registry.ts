@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { MODEL_STATES, TENANT_STAGES } from '../../db/schema/enums';
+import { NotFoundError } from '../../actors/errors';
+import type { ActorClient } from '../../control-plane/actor-host/client';
 import type { RegistryService } from '../../control-plane/registry/registry-service';
 import { intParam, readJson } from '../middleware/body';
 
@@ -33,12 +35,27 @@ const Approval = z.strictObject({
   justification: text(2000),
 });
 
-/** Tenants, model versions and their lifecycle (`/api/v1`). */
-export function registryRoutes(registry: RegistryService) {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function tenantParam(id: string): string {
+  if (!TENANT_ID.test(id)) throw new NotFoundError(`no tenant ${id}`);
+  return id;
+}
+
+function modelParam(id: string): string {
+  if (!UUID.test(id)) throw new NotFoundError(`no model version ${id}`);
+  return id.toLowerCase();
+}
+
+/**
+ * Tenants, model versions and their lifecycle (`/api/v1`). Reads go to the
+ * database; every change goes to the owning actor over the bus.
+ */
+export function registryRoutes(registry: RegistryService, actors: ActorClient) {
   return new Hono()
     .post('/tenants', async (c) => {
-      const body = await readJson(c, CreateTenant);
-      return c.json(await registry.createTenant(body, c.var.principal), 201);
+      const { id, ...body } = await readJson(c, CreateTenant);
+      return c.json(await actors.ask('tenant', id, { type: 'create', by: c.var.principal, ...body }), 201);
     })
     .get('/tenants', async (c) => {
       const limit = intParam(c.req.query('limit'), 'limit', 100, 1, 500);
@@ -46,8 +63,9 @@ export function registryRoutes(registry: RegistryService) {
     })
     .get('/tenants/:tenantId', async (c) => c.json(await registry.getTenant(c.req.param('tenantId'))))
     .post('/tenants/:tenantId/models', async (c) => {
+      const tenantId = tenantParam(c.req.param('tenantId'));
       const body = await readJson(c, CreateModel);
-      return c.json(await registry.createModel(c.req.param('tenantId'), body, c.var.principal), 201);
+      return c.json(await actors.ask('tenant', tenantId, { type: 'registerModel', by: c.var.principal, ...body }), 201);
     })
     .get('/tenants/:tenantId/models', async (c) => {
       const limit = intParam(c.req.query('limit'), 'limit', 100, 1, 500);
@@ -55,11 +73,13 @@ export function registryRoutes(registry: RegistryService) {
     })
     .get('/models/:id', async (c) => c.json(await registry.getModel(c.req.param('id'))))
     .post('/models/:id/transitions', async (c) => {
+      const id = modelParam(c.req.param('id'));
       const body = await readJson(c, Transition);
-      return c.json(await registry.transition(c.req.param('id'), body, c.var.principal));
+      return c.json(await actors.ask('model', id, { type: 'transition', by: c.var.principal, ...body }));
     })
     .post('/models/:id/approvals', async (c) => {
+      const id = modelParam(c.req.param('id'));
       const body = await readJson(c, Approval);
-      return c.json(await registry.recordApproval(c.req.param('id'), body, c.var.principal), 201);
+      return c.json(await actors.ask('model', id, { type: 'approve', by: c.var.principal, ...body }), 201);
     });
 }

@@ -93,6 +93,9 @@ test('unknown ids and routes → 404', async (ctx) => {
 
 test('the registry flow: tenants, models, transitions, conflicts, approvals', async (ctx) => {
   const maria = client(ctx.sys.app, ctx.managerToken);
+  // Every change goes through an actor, which publishes an event once it has committed.
+  const events: string[] = [];
+  const sub = ctx.sys.bus.subscribe('tg.evt.acme.>', (m) => events.push(m.subject.slice('tg.evt.acme.'.length)));
   const t = await ctx.admin('POST', '/api/v1/tenants', { id: 'acme', name: 'Acme Farms', stage: 'PILOT' });
   assert.is(t.status, 201, t.text);
   assert.equal([t.body.id, t.body.stage, t.body.championId, t.body.forensicLock], ['acme', 'PILOT', null, false]);
@@ -130,6 +133,17 @@ test('the registry flow: tenants, models, transitions, conflicts, approvals', as
   assert.equal([got.body.state, got.body.revision], ['CANARY', 4]);
   const list = await joe('GET', '/api/v1/tenants/acme/models');
   assert.is(list.body.items.length, 1);
+  await ctx.sys.bus.flush();
+  sub.unsubscribe();
+  assert.equal(events, [
+    'tenant.created',
+    'model.registered',
+    'model.transitioned', // TRAINING (the replay publishes nothing)
+    'model.transitioned',
+    'model.transitioned',
+    'model.transitioned',
+    'model.approval',
+  ]);
 });
 
 test('lists page with a cursor', async (ctx) => {

@@ -107,6 +107,7 @@ real('with DATABASE_URL, NATS_URL and REDIS_URLS: ready on all three; chunked ov
     TOLLGATE_DATA_DIR: dataDir,
     DATABASE_URL: created!.url,
     NATS_URL: 'nats://127.0.0.1:4222',
+    TOLLGATE_SUBJECT_PREFIX: `t${process.pid}`,
     REDIS_URLS: 'redis://127.0.0.1:6379',
     TOLLGATE_BOOTSTRAP_ADMIN_TOKEN: 'a-bootstrap-token-for-tests',
   });
