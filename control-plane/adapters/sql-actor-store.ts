@@ -21,19 +21,27 @@ export class SqlActorStore implements ActorStore {
 
   async save(kind: string, id: string, state: unknown, expectedVersion: number, timers: TimerChanges): Promise<number> {
     const version = expectedVersion + 1;
+    const writeState = async (db: Db) => {
+      if (expectedVersion === 0) {
+        await db.insert(actorState).values({ kind, id, state, version });
+        return;
+      }
+      const updated = await db
+        .update(actorState)
+        .set({ state, version, updatedAt: new Date() })
+        .where(and(eq(actorState.kind, kind), eq(actorState.id, id), eq(actorState.version, expectedVersion)))
+        .returning({ version: actorState.version });
+      if (updated.length === 0) throw new RevisionConflictError(`actor ${kind}/${id} moved past version ${expectedVersion}`);
+    };
     try {
+      // The common case is one statement, atomic on its own: one round trip.
+      if (timers.set.length === 0 && timers.cancel.length === 0) {
+        await writeState(this.db);
+        return version;
+      }
       await this.db.transaction(async (txRaw) => {
         const tx = txRaw as unknown as Db;
-        if (expectedVersion === 0) {
-          await tx.insert(actorState).values({ kind, id, state, version });
-        } else {
-          const updated = await tx
-            .update(actorState)
-            .set({ state, version, updatedAt: new Date() })
-            .where(and(eq(actorState.kind, kind), eq(actorState.id, id), eq(actorState.version, expectedVersion)))
-            .returning({ version: actorState.version });
-          if (updated.length === 0) throw new RevisionConflictError(`actor ${kind}/${id} moved past version ${expectedVersion}`);
-        }
+        await writeState(tx);
         const drop = [...timers.cancel, ...timers.set.map((t) => t.timerId)];
         if (drop.length) {
           await tx

@@ -1,17 +1,13 @@
-import { asc, desc, gt, sql } from 'drizzle-orm';
+import { asc, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { auditLog, signingKeys } from '../../db/schema';
+import { auditHead, auditLog, signingKeys } from '../../db/schema';
 import type { Clock } from '../ports/clock';
 import type { Signer } from '../ports/signer';
-import { GENESIS_HASH, type AuditEntry } from './format';
+import type { AuditEntry } from './format';
 import { sealEntry, type AuditInput } from './seal';
 import { verifyChain, type VerifyReport } from './verify';
 import { jwkVerifier } from '../adapters/ed25519-signer';
 import type { Ed25519PublicJwk } from '../ports/signer';
-
-// Every append takes this transaction-scoped lock, so the chain has one
-// writer at a time across all nodes and the sequence has no gaps.
-const AUDIT_CHAIN_LOCK = 74_201_002;
 
 /** Appends audit entries inside the caller's transaction. */
 export class AuditLog {
@@ -25,15 +21,19 @@ export class AuditLog {
    * transaction: the chain lock is held until commit.
    */
   async append(tx: Db, input: AuditInput): Promise<AuditEntry> {
-    await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
-    const [head] = await tx
-      .select({ seq: auditLog.seq, hash: auditLog.hash })
-      .from(auditLog)
-      .orderBy(desc(auditLog.seq))
-      .limit(1);
-    const entry = sealEntry(input, head ?? { seq: 0, hash: GENESIS_HASH }, this.clock.now(), this.signer);
-    await tx.insert(auditLog).values(entry);
-    return entry;
+    // The row lock on the head serializes appends across all nodes, so the
+    // sequence has no gaps; it is held until the caller's commit.
+    const [head] = await tx.select({ seq: auditHead.seq, hash: auditHead.hash }).from(auditHead).where(eq(auditHead.id, 1)).for('update');
+    if (!head) throw new Error('audit_head is missing: the migrations did not run');
+    const e = sealEntry(input, head, this.clock.now(), this.signer);
+    await tx.execute(sql`
+      with appended as (
+        insert into audit_log (seq, at, actor, action, subject, payload, payload_digest, prev_hash, hash, kid, signature)
+        values (${e.seq}, ${e.at}, ${e.actor}, ${e.action}, ${e.subject}, ${JSON.stringify(e.payload)}::jsonb,
+                ${e.payloadDigest}, ${e.prevHash}, ${e.hash}, ${e.kid}, ${e.signature})
+      )
+      update audit_head set seq = ${e.seq}, hash = ${e.hash} where id = 1`);
+    return e;
   }
 
   /** Appends in a transaction of its own (refusals, which roll nothing else). */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, gt, notInArray } from 'drizzle-orm';
+import { and, asc, eq, gt, notInArray, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { approvals, modelVersions, tenants, transitions, type ModelVersionRow, type TenantRow } from '../../db/schema';
 import type { ModelState, ModelVersionId, TenantId, TenantStage } from '../../db/schema/enums';
@@ -195,11 +195,25 @@ export class RegistryService {
     opts: { rollback?: boolean } = {},
   ): Promise<{ model: ModelDto; replayed: boolean }> {
     const requestDigest = sha256Hex(canonicalJson({ to: cmd.to, reason: cmd.reason, expectedRevision: cmd.expectedRevision }));
-    const replay = await this.findReplay(modelId, cmd.idempotencyKey, requestDigest);
-    if (replay) return { model: replay, replayed: true };
+    // One round trip: the version, its tenant and any earlier use of the key.
+    if (!isUuid(modelId)) throw new NotFoundError(`no model version ${modelId}`);
+    const [found] = await this.db
+      .select({
+        model: modelVersions,
+        tenant: tenants,
+        prior: sql<{ digest: string; result: ModelDto } | null>`(
+          select json_build_object('digest', ${transitions.requestDigest}, 'result', ${transitions.result}) from ${transitions}
+          where ${transitions.modelVersionId} = ${modelVersions.id} and ${transitions.idempotencyKey} = ${cmd.idempotencyKey})`,
+      })
+      .from(modelVersions)
+      .innerJoin(tenants, eq(tenants.id, modelVersions.tenantId))
+      .where(eq(modelVersions.id, modelId as ModelVersionId))
+      .limit(1);
+    if (!found) throw new NotFoundError(`no model version ${modelId}`);
+    const prior = typeof found.prior === 'string' ? (JSON.parse(found.prior) as { digest: string; result: ModelDto }) : found.prior;
+    if (prior) return { model: replayOf(prior, cmd.idempotencyKey, requestDigest), replayed: true };
+    const { model, tenant } = found;
 
-    const model = await this.loadModel(this.db, modelId);
-    const tenant = await this.loadTenant(this.db, model.tenantId);
     try {
       if (tenant.forensicLock && cmd.to !== 'QUARANTINED') {
         throw new LockedError(`tenant ${tenant.id} is under a forensic lock (${tenant.forensicLockReason ?? 'no reason given'}); only quarantine is allowed`);
@@ -255,8 +269,12 @@ export class RegistryService {
         .where(and(eq(modelVersions.tenantId, tenant.id), eq(modelVersions.state, 'CHAMPION')))
         .for('update');
       if (sitting && sitting.id !== model.id) {
-        const demoted = await this.casUpdate(tx, sitting, 'DEPRECATED', now);
-        await this.recordTransition(tx, sitting, demoted, `superseded by ${model.id}: ${cmd.reason}`, actor, `supersede:${model.id}:${cmd.idempotencyKey}`, requestDigest, now);
+        const demoted = await this.casAndRecord(tx, sitting, 'DEPRECATED', now, {
+          reason: `superseded by ${model.id}: ${cmd.reason}`,
+          actor,
+          idempotencyKey: `supersede:${model.id}:${cmd.idempotencyKey}`,
+          requestDigest,
+        });
         await this.audit.append(tx, {
           actor,
           action: 'model.transitioned',
@@ -267,68 +285,60 @@ export class RegistryService {
       }
     }
 
-    const updated = await this.casUpdate(tx, model, cmd.to, now, cmd.expectedRevision, cmd.to === 'CHAMPION' ? previousStableId : undefined);
+    const dto = await this.casAndRecord(
+      tx,
+      model,
+      cmd.to,
+      now,
+      { reason: cmd.reason, actor, idempotencyKey: cmd.idempotencyKey, requestDigest },
+      cmd.expectedRevision,
+      previousStableId,
+    );
     if (cmd.to === 'CHAMPION') {
       await tx.update(tenants).set({ championId: model.id, revision: tenant.revision + 1, updatedAt: now }).where(eq(tenants.id, tenant.id));
     } else if (model.state === 'CHAMPION') {
       await tx.update(tenants).set({ championId: null, updatedAt: now }).where(and(eq(tenants.id, tenant.id), eq(tenants.championId, model.id)));
     }
-    const dto = await this.recordTransition(tx, model, updated, cmd.reason, actor, cmd.idempotencyKey, requestDigest, now);
     await this.audit.append(tx, {
       actor,
       action: 'model.transitioned',
       subject: `model:${model.id}`,
-      payload: { tenantId: tenant.id, from: model.state, to: cmd.to, reason: cmd.reason, revision: updated.revision, idempotencyKey: cmd.idempotencyKey },
+      payload: { tenantId: tenant.id, from: model.state, to: cmd.to, reason: cmd.reason, revision: dto.revision, idempotencyKey: cmd.idempotencyKey },
     });
     return dto;
   }
 
-  /** Compare-and-set in one statement: changes the row only if nobody else did. */
-  private async casUpdate(
+  /**
+   * Compare-and-set and the transition record in one statement: the row
+   * changes only if nobody else changed it, and the idempotency key is
+   * recorded with the answer it gave.
+   */
+  private async casAndRecord(
     tx: Db,
     row: ModelVersionRow,
     to: ModelState,
     now: Date,
+    record: { reason: string; actor: string; idempotencyKey: string; requestDigest: string },
     expectedRevision = row.revision,
-    previousStableId?: ModelVersionId | null,
-  ): Promise<ModelVersionRow> {
-    const [updated] = await tx
-      .update(modelVersions)
-      .set({
-        state: to,
-        revision: expectedRevision + 1,
-        updatedAt: now,
-        ...(previousStableId !== undefined ? { previousStableId } : {}),
-      })
-      .where(and(eq(modelVersions.id, row.id), eq(modelVersions.revision, expectedRevision), eq(modelVersions.state, row.state)))
-      .returning();
-    if (!updated) throw staleRevision(row.id, expectedRevision);
-    return updated;
-  }
-
-  private async recordTransition(
-    tx: Db,
-    before: ModelVersionRow,
-    after: ModelVersionRow,
-    reason: string,
-    actor: string,
-    idempotencyKey: string,
-    requestDigest: string,
-    at: Date,
+    previousStableId: ModelVersionId | null = row.previousStableId,
   ): Promise<ModelDto> {
-    const dto = modelDto(after);
-    await tx.insert(transitions).values({
-      modelVersionId: before.id,
-      fromState: before.state,
-      toState: after.state,
-      reason,
-      actor,
-      idempotencyKey,
-      requestDigest,
-      revisionAfter: after.revision,
-      result: dto,
-      at,
-    });
+    const dto = modelDto({ ...row, state: to, revision: expectedRevision + 1, updatedAt: now, previousStableId });
+    const result = await tx.execute(sql`
+      with changed as (
+        update model_versions
+           set state = ${to}, revision = ${expectedRevision + 1}, updated_at = ${dto.updatedAt}::timestamptz,
+               previous_stable_id = ${previousStableId}::uuid
+         where id = ${row.id}::uuid and revision = ${expectedRevision} and state = ${row.state}
+        returning id
+      ), recorded as (
+        insert into transitions (model_version_id, from_state, to_state, reason, actor, idempotency_key, request_digest, revision_after, result, at)
+        select id, ${row.state}, ${to}, ${record.reason}, ${record.actor}, ${record.idempotencyKey}, ${record.requestDigest},
+               ${expectedRevision + 1}, ${JSON.stringify(dto)}::jsonb, ${dto.updatedAt}::timestamptz
+          from changed
+        returning 1
+      )
+      select count(*)::int as n from changed`);
+    if (Number(rowsOf<{ n: number }>(result)[0]?.n) !== 1) throw staleRevision(row.id, expectedRevision);
     return dto;
   }
 
@@ -339,11 +349,7 @@ export class RegistryService {
       .from(transitions)
       .where(and(eq(transitions.modelVersionId, modelId as ModelVersionId), eq(transitions.idempotencyKey, idempotencyKey)))
       .limit(1);
-    if (!prior) return null;
-    if (prior.requestDigest !== requestDigest) {
-      throw new IdempotencyConflictError(`idempotency key ${idempotencyKey} was already used for a different transition of this model version`);
-    }
-    return prior.result as ModelDto;
+    return prior ? replayOf({ digest: prior.requestDigest, result: prior.result as ModelDto }, idempotencyKey, requestDigest) : null;
   }
 
   private async auditRefusal(by: Principal, model: ModelVersionRow, cmd: TransitionCommand, err: TollgateError): Promise<void> {
@@ -380,6 +386,19 @@ export class RegistryService {
     if (!row) throw new NotFoundError(`no model version ${id}`);
     return row;
   }
+}
+
+/** The stored answer for a replayed key, or a conflict when the key meant something else. */
+function replayOf(prior: { digest: string; result: ModelDto }, idempotencyKey: string, requestDigest: string): ModelDto {
+  if (prior.digest !== requestDigest) {
+    throw new IdempotencyConflictError(`idempotency key ${idempotencyKey} was already used for a different transition of this model version`);
+  }
+  return prior.result;
+}
+
+/** Rows of a raw `execute`, whichever driver ran it. */
+function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 function staleRevision(id: string, expected: number, actual?: number): RevisionConflictError {

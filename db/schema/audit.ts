@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, check, jsonb, pgTable, smallint, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
  * The tamper-evident log: one global sequence, each row chained to the one
@@ -27,6 +27,21 @@ export const auditLog = pgTable(
     check('audit_log_seq_positive', sql.raw('seq >= 1')),
     check('audit_log_hash_format', sql.raw(`hash ~ '^[0-9a-f]{64}$' AND prev_hash ~ '^[0-9a-f]{64}$'`)),
   ],
+);
+
+/**
+ * The chain's head, one row. An append locks it (`SELECT … FOR UPDATE`),
+ * which serializes appends across nodes and reads the latest head in the
+ * same statement, then moves it in the statement that inserts the entry.
+ */
+export const auditHead = pgTable(
+  'audit_head',
+  {
+    id: smallint('id').primaryKey(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    hash: text('hash').notNull(),
+  },
+  () => [check('audit_head_single_row', sql.raw('id = 1')), check('audit_head_seq_nonneg', sql.raw('seq >= 0'))],
 );
 
 /** Public keys of every node that has signed audit entries or snapshots. */

@@ -4,3 +4,4 @@ export * from './learning';
 export * from './audit';
 export * from './identity';
 export * from './actors';
+export * from './streams';
