@@ -25,6 +25,14 @@ export class AuditLog {
     // sequence has no gaps; it is held until the caller's commit.
     const [head] = await tx.select({ seq: auditHead.seq, hash: auditHead.hash }).from(auditHead).where(eq(auditHead.id, 1)).for('update');
     if (!head) throw new Error('audit_head is missing: the migrations did not run');
+    return this.appendAfter(tx, head, input);
+  }
+
+  /**
+   * Appends after a head the caller has already locked in `tx` (a hot path
+   * folds `SELECT … FROM audit_head … FOR UPDATE` into its own statement).
+   */
+  async appendAfter(tx: Db, head: { seq: number; hash: string }, input: AuditInput): Promise<AuditEntry> {
     const e = sealEntry(input, head, this.clock.now(), this.signer);
     await tx.execute(sql`
       with appended as (

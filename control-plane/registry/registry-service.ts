@@ -269,13 +269,13 @@ export class RegistryService {
         .where(and(eq(modelVersions.tenantId, tenant.id), eq(modelVersions.state, 'CHAMPION')))
         .for('update');
       if (sitting && sitting.id !== model.id) {
-        const demoted = await this.casAndRecord(tx, sitting, 'DEPRECATED', now, {
+        const { dto: demoted, head: demotedHead } = await this.casAndRecord(tx, sitting, 'DEPRECATED', now, {
           reason: `superseded by ${model.id}: ${cmd.reason}`,
           actor,
           idempotencyKey: `supersede:${model.id}:${cmd.idempotencyKey}`,
           requestDigest,
         });
-        await this.audit.append(tx, {
+        await this.audit.appendAfter(tx, demotedHead, {
           actor,
           action: 'model.transitioned',
           subject: `model:${sitting.id}`,
@@ -285,7 +285,7 @@ export class RegistryService {
       }
     }
 
-    const dto = await this.casAndRecord(
+    const { dto, head } = await this.casAndRecord(
       tx,
       model,
       cmd.to,
@@ -299,7 +299,7 @@ export class RegistryService {
     } else if (model.state === 'CHAMPION') {
       await tx.update(tenants).set({ championId: null, updatedAt: now }).where(and(eq(tenants.id, tenant.id), eq(tenants.championId, model.id)));
     }
-    await this.audit.append(tx, {
+    await this.audit.appendAfter(tx, head, {
       actor,
       action: 'model.transitioned',
       subject: `model:${model.id}`,
@@ -311,7 +311,9 @@ export class RegistryService {
   /**
    * Compare-and-set and the transition record in one statement: the row
    * changes only if nobody else changed it, and the idempotency key is
-   * recorded with the answer it gave.
+   * recorded with the answer it gave. The same statement locks and reads the
+   * audit head (the entry that records this change comes next), saving a
+   * round trip on the hot path.
    */
   private async casAndRecord(
     tx: Db,
@@ -321,7 +323,7 @@ export class RegistryService {
     record: { reason: string; actor: string; idempotencyKey: string; requestDigest: string },
     expectedRevision = row.revision,
     previousStableId: ModelVersionId | null = row.previousStableId,
-  ): Promise<ModelDto> {
+  ): Promise<{ dto: ModelDto; head: { seq: number; hash: string } }> {
     const dto = modelDto({ ...row, state: to, revision: expectedRevision + 1, updatedAt: now, previousStableId });
     const result = await tx.execute(sql`
       with changed as (
@@ -337,9 +339,11 @@ export class RegistryService {
           from changed
         returning 1
       )
-      select count(*)::int as n from changed`);
-    if (Number(rowsOf<{ n: number }>(result)[0]?.n) !== 1) throw staleRevision(row.id, expectedRevision);
-    return dto;
+      select (select count(*)::int from changed) as n, h.seq, h.hash from audit_head h where h.id = 1 for update of h`);
+    const [out] = rowsOf<{ n: number; seq: number | string; hash: string }>(result);
+    if (!out) throw new Error('audit_head is missing: the migrations did not run');
+    if (Number(out.n) !== 1) throw staleRevision(row.id, expectedRevision);
+    return { dto, head: { seq: Number(out.seq), hash: out.hash } };
   }
 
   private async findReplay(modelId: string, idempotencyKey: string, requestDigest: string): Promise<ModelDto | null> {
