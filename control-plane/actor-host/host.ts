@@ -94,16 +94,19 @@ export class ActorHost {
     for (const t of await this.#o.store.pendingTimers()) if (this.#behaviours.has(t.kind)) this.#arm(t);
   }
 
-  /** Loads actors into memory ahead of their first message. */
-  async preload(kind: string, ids: readonly string[], concurrency = 32): Promise<void> {
-    let next = 0;
-    const worker = async () => {
-      while (next < ids.length) {
-        const cell = this.#cell(kind, ids[next++]!);
-        if (!cell.loaded) await this.#load(cell);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+  /** Loads actors into memory ahead of their first message, in batches. */
+  async preload(kind: string, ids: readonly string[]): Promise<void> {
+    const behaviour = this.#behaviours.get(kind);
+    if (!behaviour) throw new Error(`no actor kind ${kind}`);
+    const snaps = await this.#o.store.loadMany(kind, ids);
+    for (const id of ids) {
+      const cell = this.#cell(kind, id);
+      if (cell.loaded) continue;
+      const snap = snaps.get(id);
+      cell.state = snap ? snap.state : behaviour.initial(id);
+      cell.version = snap?.version ?? 0;
+      cell.loaded = true;
+    }
   }
 
   /** Delivers a message to a local actor without the bus (no reply). */

@@ -19,6 +19,18 @@ export class SqlActorStore implements ActorStore {
     return row ?? null;
   }
 
+  async loadMany(kind: string, ids: readonly string[]): Promise<Map<string, ActorSnapshot>> {
+    const out = new Map<string, ActorSnapshot>();
+    for (let i = 0; i < ids.length; i += 5_000) {
+      const rows = await this.db
+        .select({ id: actorState.id, state: actorState.state, version: actorState.version })
+        .from(actorState)
+        .where(and(eq(actorState.kind, kind), inArray(actorState.id, ids.slice(i, i + 5_000) as string[])));
+      for (const r of rows) out.set(r.id, { state: r.state, version: r.version });
+    }
+    return out;
+  }
+
   async save(kind: string, id: string, state: unknown, expectedVersion: number, timers: TimerChanges): Promise<number> {
     const version = expectedVersion + 1;
     const writeState = async (db: Db) => {

@@ -22,6 +22,8 @@ export interface TimerChanges {
 /** Where actors keep their state, timers and dead letters. */
 export interface ActorStore {
   load(kind: string, id: string): Promise<ActorSnapshot | null>;
+  /** Many actors in one query (start-up rehydration); absent ids are absent from the map. */
+  loadMany(kind: string, ids: readonly string[]): Promise<Map<string, ActorSnapshot>>;
   /**
    * Writes the new state if the stored version is still `expectedVersion`
    * (0 = not yet stored), with the timer changes, in one transaction.

@@ -138,6 +138,18 @@ function hostSuite(name: string, dbKind: DbKind, openBus: () => Promise<Bus>) {
     assert.equal(await ctx.client.ask('seq', 'sleepy', { type: 'seq', n: 5 }), { count: 6 });
   });
 
+  test('preload rehydrates persisted actors in one pass; unknown ids start from the initial state', async (ctx) => {
+    for (let i = 0; i < 30; i++) await ctx.client.ask('seq', `pre-${i}`, { type: 'seq', n: 0 });
+    await ctx.host.stop();
+    ctx.host = makeHost(ctx);
+    const ids = Array.from({ length: 30 }, (_, i) => `pre-${i}`).concat(['pre-new']);
+    await ctx.host.preload('seq', ids);
+    assert.is(ctx.host.resident, 31);
+    assert.is((ctx.host.peek('seq', 'pre-7') as SeqState).count, 1);
+    assert.is((ctx.host.peek('seq', 'pre-new') as SeqState).count, 0);
+    assert.equal(await ctx.client.ask('seq', 'pre-7', { type: 'seq', n: 1 }), { count: 2 });
+  });
+
   test('timers are persisted, survive a restart and fire on the injected clock', async (ctx) => {
     const at = new Date(ctx.clock.now().getTime() + 3 * DAY).toISOString();
     assert.is(await ctx.client.ask('seq', 'timed', { type: 'remind', at, note: 'evaluate drift' }), 'scheduled');
@@ -181,6 +193,7 @@ function hostSuite(name: string, dbKind: DbKind, openBus: () => Promise<Bus>) {
   test('a failed persist means no success reply and no event', async (ctx) => {
     const failing: ActorStore = {
       load: (k, i) => ctx.store.load(k, i),
+      loadMany: (k, ids) => ctx.store.loadMany(k, ids),
       save: async () => {
         throw new Error('disk full');
       },
