@@ -11,6 +11,10 @@ import { SqlActorStore } from './adapters/sql-actor-store';
 import { InProcessBus } from './bus/in-process-bus';
 import { NatsBus } from './bus/nats-bus';
 import type { Bus } from './ports/bus';
+import type { DurableStreams } from './ports/stream';
+import { ensureCoreStreams } from './streams/core-streams';
+import { JetStreamStreams } from './streams/jetstream-streams';
+import { SqlStreams } from './streams/sql-streams';
 import { registryPort } from './registry/registry-port';
 import pino, { type Logger } from 'pino';
 import { openDatabase, type Database } from '../db/client';
@@ -33,6 +37,7 @@ export interface System {
   identity: IdentityService;
   host: ActorHost;
   bus: Bus;
+  streams: DurableStreams;
   signer: Signer;
   log: Logger;
   /** The first-start admin token, when this start created it. */
@@ -65,12 +70,14 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     readiness.push({ name: database.kind === 'postgres' ? 'postgres' : 'embedded-database', check: () => database.ping() });
 
     let bus: Bus;
+    let streams: DurableStreams;
     if (config.natsServers) {
       // Commands need the bus: NATS must answer to start (main retries); later
       // outages are nats.js reconnects, and /readyz says so meanwhile.
       const nc = await connect({ servers: config.natsServers, name: 'tollgate-control-plane', maxReconnectAttempts: -1, reconnectTimeWait: 1_000, timeout: 5_000 });
       bus = new NatsBus(nc);
       closers.push(() => bus.close());
+      streams = new JetStreamStreams(nc, { ownsConnection: false });
       readiness.push({
         name: 'nats',
         check: async () => {
@@ -81,7 +88,10 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     } else {
       bus = new InProcessBus();
       closers.push(() => bus.close());
+      streams = new SqlStreams(database.db);
     }
+    closers.push(() => streams.close());
+    await ensureCoreStreams(streams, config.subjectPrefix);
     for (const [i, url] of (config.redisUrls ?? []).entries()) {
       // Connects (and reconnects) in the background: /readyz says when it is down.
       const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n) => Math.min(n * 200, 2_000) });
@@ -131,6 +141,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       identity,
       host,
       bus,
+      streams,
       signer,
       log,
       firstAdminToken,

@@ -196,6 +196,15 @@ test('audit: list after a sequence, verify, export that an offline verifier acce
   }
 });
 
+test('the core durable streams exist on start and de-duplicate by message id', async (ctx) => {
+  const data = new TextEncoder().encode('{"n":1}');
+  const first = await ctx.sys.streams.publish('tg.learn.acme', data, 'evt-1');
+  const again = await ctx.sys.streams.publish('tg.learn.acme', data, 'evt-1');
+  assert.is(first.duplicate, false);
+  assert.equal(again, { seq: first.seq, duplicate: true });
+  assert.is((await ctx.sys.streams.publish('tg.alert.acme.p2', data, 'alert-1')).duplicate, false);
+});
+
 test('users: a created token works, a revoked one does not', async (ctx) => {
   const made = await ctx.admin('POST', '/api/v1/users', { name: 'temp', role: 'MANAGER' });
   assert.is(made.status, 201);

@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'nats';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTestDatabase, requireService } from '../support/services';
@@ -120,10 +121,21 @@ real('with DATABASE_URL, NATS_URL and REDIS_URLS: ready on all three; chunked ov
     const status = await chunkedPost(port, '/api/v1/tenants', 300 * 1024, 'a-bootstrap-token-for-tests');
     assert.is(status.status, 413);
     assert.match(status.body, /PAYLOAD_TOO_LARGE/);
+    const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+    const jsm = await nc.jetstreamManager();
+    const names: string[] = [];
+    for await (const n of jsm.streams.names()) names.push(n);
+    assert.ok(names.includes(`t${process.pid}_LEARNING`) && names.includes(`t${process.pid}_ALERTS`), 'core streams created on JetStream');
+    await nc.close();
     process.kill(s.child.pid!, 'SIGTERM');
     assert.is(await s.exited, 0);
   } finally {
     s.child.kill('SIGKILL');
+    // The shared server keeps streams: remove this run's.
+    const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+    const jsm = await nc.jetstreamManager();
+    for (const name of [`t${process.pid}_LEARNING`, `t${process.pid}_ALERTS`]) await jsm.streams.delete(name).catch(() => false);
+    await nc.close();
     await created!.drop();
     rmSync(dataDir, { recursive: true, force: true });
   }
