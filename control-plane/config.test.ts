@@ -15,6 +15,8 @@ test('defaults: embedded mode on port 8080 with data under ./.tollgate', () => {
   assert.match(c.keyDir, /\.tollgate\/keys$/);
   assert.is(c.demo, true);
   assert.is(c.oracleAudience, 'tollgate-oracle');
+  assert.is(c.passivateAfterMs, 300_000);
+  assert.is(c.subjectPrefix, 'tg');
 });
 
 test('real services: URLs parsed, REDIS_URLS split into independent nodes', () => {
@@ -45,6 +47,8 @@ test('each bad value names its variable', () => {
     [{ TOLLGATE_DEMO: 'yes' }, /TOLLGATE_DEMO/],
     [{ TOLLGATE_BOOTSTRAP_ADMIN_TOKEN: 'short' }, /TOLLGATE_BOOTSTRAP_ADMIN_TOKEN: must be at least 16/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ TOLLGATE_PASSIVATE_AFTER_MS: '10' }, /TOLLGATE_PASSIVATE_AFTER_MS: must be at least 1000/],
+    [{ TOLLGATE_SUBJECT_PREFIX: 'a.b' }, /TOLLGATE_SUBJECT_PREFIX/],
   ];
   for (const [env, re] of cases) throwsA(() => parseConfig(env), ConfigError, re);
 });

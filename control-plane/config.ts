@@ -30,6 +30,7 @@ const EnvSchema = z.object({
   TOLLGATE_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be one NATS subject token (letters, digits, _ or -)').default('tg'),
   TOLLGATE_KEY_DIR: z.string().min(1).optional(),
   TOLLGATE_DEMO: z.enum(['0', '1']).default('1'),
+  TOLLGATE_PASSIVATE_AFTER_MS: z.coerce.number().int().min(1_000, 'must be at least 1000').default(300_000),
   TOLLGATE_BOOTSTRAP_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   TOLLGATE_ORACLE_AUDIENCE: z.string().min(1).default(DEFAULT_ORACLE_AUDIENCE),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -46,6 +47,8 @@ export interface Config {
   /** First token of every NATS subject (several deployments can share a server). */
   subjectPrefix: string;
   demo: boolean;
+  /** Idle actors are dropped from memory after this long. */
+  passivateAfterMs: number;
   bootstrapAdminToken?: string;
   oracleAudience: string;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
@@ -76,6 +79,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     subjectPrefix: e.TOLLGATE_SUBJECT_PREFIX,
     keyDir: resolve(e.TOLLGATE_KEY_DIR ?? `${dataDir}/keys`),
     demo: e.TOLLGATE_DEMO === '1',
+    passivateAfterMs: e.TOLLGATE_PASSIVATE_AFTER_MS,
     ...(e.TOLLGATE_BOOTSTRAP_ADMIN_TOKEN ? { bootstrapAdminToken: e.TOLLGATE_BOOTSTRAP_ADMIN_TOKEN } : {}),
     oracleAudience: e.TOLLGATE_ORACLE_AUDIENCE,
     logLevel: e.LOG_LEVEL,

@@ -119,6 +119,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       ports: { registry: registryPort(registry) },
       metrics: hostMetrics(metrics.registry, () => host.resident),
       prefix: config.subjectPrefix,
+      passivateAfterMs: config.passivateAfterMs,
       queueGroup: `${config.subjectPrefix}-actors`,
     });
     host.register(tenantBehaviour);
@@ -127,7 +128,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     await host.preload('tenant', await registry.tenantIds());
     await host.preload('model', await registry.liveModelIds());
     closers.push(() => host.stop());
-    const sweep = setInterval(() => host.passivateIdle(), 30_000);
+    const sweep = setInterval(() => host.passivateIdle(), Math.min(30_000, config.passivateAfterMs));
     sweep.unref();
     closers.push(async () => clearInterval(sweep));
     const actors = new ActorClient(bus, config.subjectPrefix);
