@@ -30,6 +30,8 @@ const EnvSchema = z.object({
   TOLLGATE_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be one NATS subject token (letters, digits, _ or -)').default('tg'),
   TOLLGATE_KEY_DIR: z.string().min(1).optional(),
   TOLLGATE_DEMO: z.enum(['0', '1']).default('1'),
+  TOLLGATE_NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -').optional(),
+  TOLLGATE_SHARDS: z.coerce.number().int().min(1).max(4096).default(64),
   TOLLGATE_PASSIVATE_AFTER_MS: z.coerce.number().int().min(1_000, 'must be at least 1000').default(300_000),
   TOLLGATE_BOOTSTRAP_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   TOLLGATE_ORACLE_AUDIENCE: z.string().min(1).default(DEFAULT_ORACLE_AUDIENCE),
@@ -49,6 +51,10 @@ export interface Config {
   demo: boolean;
   /** Idle actors are dropped from memory after this long. */
   passivateAfterMs: number;
+  /** This node's name in the cluster; default: kept in the data folder. */
+  nodeId?: string;
+  /** Actor shards shared among nodes; every node of a deployment must agree. */
+  shards: number;
   bootstrapAdminToken?: string;
   oracleAudience: string;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
@@ -80,6 +86,8 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     keyDir: resolve(e.TOLLGATE_KEY_DIR ?? `${dataDir}/keys`),
     demo: e.TOLLGATE_DEMO === '1',
     passivateAfterMs: e.TOLLGATE_PASSIVATE_AFTER_MS,
+    ...(e.TOLLGATE_NODE_ID ? { nodeId: e.TOLLGATE_NODE_ID } : {}),
+    shards: e.TOLLGATE_SHARDS,
     ...(e.TOLLGATE_BOOTSTRAP_ADMIN_TOKEN ? { bootstrapAdminToken: e.TOLLGATE_BOOTSTRAP_ADMIN_TOKEN } : {}),
     oracleAudience: e.TOLLGATE_ORACLE_AUDIENCE,
     logLevel: e.LOG_LEVEL,

@@ -1,4 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { connect } from 'nats';
@@ -7,6 +9,7 @@ import { tenantBehaviour } from '../actors/tenant/behaviour';
 import { ActorClient } from './actor-host/client';
 import { ActorHost } from './actor-host/host';
 import { hostMetrics } from './actor-host/metrics';
+import { ShardLeaseManager } from './actor-host/shards';
 import { SqlActorStore } from './adapters/sql-actor-store';
 import { InProcessBus } from './bus/in-process-bus';
 import { NatsBus } from './bus/nats-bus';
@@ -111,6 +114,16 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     const firstAdminToken = await identity.ensureFirstAdmin();
     const metrics = createMetrics();
 
+    // With NATS, several nodes may share the actors: each runs the shards it leases.
+    const leases = config.natsServers
+      ? new ShardLeaseManager(database.db, {
+          nodeId: config.nodeId ?? stableNodeId(config.dataDir),
+          shardCount: config.shards,
+          log,
+          onGained: (shards) => host.adopt(shards),
+          onLost: (shards) => host.relinquish(shards),
+        })
+      : null;
     const host: ActorHost = new ActorHost({
       bus,
       store: new SqlActorStore(database.db),
@@ -118,13 +131,17 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       log,
       ports: { registry: registryPort(registry) },
       metrics: hostMetrics(metrics.registry, () => host.resident),
+      ...(leases ? { ownership: leases } : {}),
       prefix: config.subjectPrefix,
       passivateAfterMs: config.passivateAfterMs,
       queueGroup: `${config.subjectPrefix}-actors`,
     });
     host.register(tenantBehaviour);
     host.register(modelVersionBehaviour);
-    await host.start();
+    if (leases) {
+      await leases.start();
+      closers.push(() => leases.stop());
+    } else await host.start();
     await host.preload('tenant', await registry.tenantIds());
     await host.preload('model', await registry.liveModelIds());
     closers.push(() => host.stop());
@@ -154,6 +171,16 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     for (const close of closers.reverse()) await close().catch(() => undefined);
     throw err;
   }
+}
+
+/** A node id kept in the data folder, so a restarted node takes its leases up again at once. */
+function stableNodeId(dataDir: string): string {
+  const file = join(dataDir, 'node-id');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const id = `${hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}`;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${id}\n`, { mode: 0o600 });
+  return id;
 }
 
 /** Keeps the first-start admin token where its owner can find it again (0600). */

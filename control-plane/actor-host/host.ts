@@ -5,6 +5,7 @@ import type { ActorStore, TimerChanges, TimerRecord } from '../ports/actor-store
 import type { Bus, Msg, Subscription } from '../ports/bus';
 import type { Clock } from '../ports/clock';
 import { decodeJson, encodeJson, errorReply, okReply } from './protocol';
+import { shardOf, type ShardOwnership } from './shards';
 
 /** A port the behaviours may call through `call` effects. */
 export type PortHandler = (
@@ -37,9 +38,17 @@ export interface HostOptions {
   backoffMs?: readonly number[];
   /** Largest command accepted, in bytes. */
   maxMessageBytes?: number;
+  /**
+   * With several nodes: the shards this node runs. Every node then receives
+   * every command and only the owner of the actor's shard handles it, so an
+   * actor runs on one node at a time. Absent: a queue group spreads commands
+   * (one node only).
+   */
+  ownership?: ShardOwnership;
 }
 
-type ResolvedOptions = Required<Omit<HostOptions, 'metrics' | 'ports'>> & Pick<HostOptions, 'metrics'> & { ports: Record<string, PortHandler> };
+type ResolvedOptions = Required<Omit<HostOptions, 'metrics' | 'ports' | 'ownership'>> &
+  Pick<HostOptions, 'metrics' | 'ownership'> & { ports: Record<string, PortHandler> };
 
 interface Cell {
   readonly kind: string;
@@ -86,20 +95,62 @@ export class ActorHost {
     if (this.#behaviours.has(behaviour.kind)) throw new Error(`actor kind ${behaviour.kind} registered twice`);
     this.#behaviours.set(behaviour.kind, behaviour as unknown as Behaviour<unknown>);
     const pattern = `${this.#o.prefix}.${behaviour.kind}.*.cmd`;
-    this.#subs.push(this.#o.bus.subscribe(pattern, (msg) => this.#onBusMessage(behaviour.kind, msg), { queue: this.#o.queueGroup }));
+    const options = this.#o.ownership ? {} : { queue: this.#o.queueGroup };
+    this.#subs.push(this.#o.bus.subscribe(pattern, (msg) => this.#onBusMessage(behaviour.kind, msg), options));
   }
 
-  /** Re-arms every persisted timer (on start-up). */
+  /** Re-arms every persisted timer of the actors this node runs (on start-up). */
   async start(): Promise<void> {
-    for (const t of await this.#o.store.pendingTimers()) if (this.#behaviours.has(t.kind)) this.#arm(t);
+    await this.adopt();
+  }
+
+  /** Arms the persisted timers of newly owned shards (all owned ones when absent). */
+  async adopt(shards?: readonly number[]): Promise<void> {
+    const wanted = shards ? new Set(shards) : null;
+    for (const t of await this.#o.store.pendingTimers()) {
+      if (!this.#behaviours.has(t.kind)) continue;
+      const shard = this.#shardOf(t.kind, t.actorId);
+      if (wanted ? wanted.has(shard) : this.#owns(t.kind, t.actorId)) this.#arm(t);
+    }
+  }
+
+  /**
+   * Gives up shards (ownership must already say no): waits for their actors'
+   * queued messages, then drops the actors and disarms their timers.
+   */
+  async relinquish(shards: readonly number[]): Promise<void> {
+    const lost = new Set(shards);
+    const inShard = (kind: string, id: string) => lost.has(this.#shardOf(kind, id));
+    for (const [key, cancel] of this.#timers) {
+      const [kind, id] = key.split('/') as [string, string];
+      if (inShard(kind, id)) {
+        cancel();
+        this.#timers.delete(key);
+      }
+    }
+    for (;;) {
+      const busy = [...this.#cells.values()].filter((c) => inShard(c.kind, c.id) && (c.busy || c.queue?.length));
+      if (!busy.length) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    for (const [key, cell] of this.#cells) if (inShard(cell.kind, cell.id)) this.#cells.delete(key);
+  }
+
+  #shardOf(kind: string, id: string): number {
+    return this.#o.ownership ? shardOf(kind, id, this.#o.ownership.shardCount) : 0;
+  }
+
+  #owns(kind: string, id: string): boolean {
+    return !this.#o.ownership || this.#o.ownership.owns(this.#shardOf(kind, id));
   }
 
   /** Loads actors into memory ahead of their first message, in batches. */
   async preload(kind: string, ids: readonly string[]): Promise<void> {
     const behaviour = this.#behaviours.get(kind);
     if (!behaviour) throw new Error(`no actor kind ${kind}`);
-    const snaps = await this.#o.store.loadMany(kind, ids);
-    for (const id of ids) {
+    const mine = ids.filter((id) => this.#owns(kind, id));
+    const snaps = await this.#o.store.loadMany(kind, mine);
+    for (const id of mine) {
       const cell = this.#cell(kind, id);
       if (cell.loaded) continue;
       const snap = snaps.get(id);
@@ -152,6 +203,7 @@ export class ActorHost {
 
   #onBusMessage(kind: string, msg: Msg): void {
     const id = msg.subject.slice(this.#o.prefix.length + kind.length + 2, -'.cmd'.length);
+    if (!this.#owns(kind, id)) return; // another node runs this actor
     try {
       if (msg.data.byteLength > this.#o.maxMessageBytes) {
         throw new PayloadTooLargeError(`command of ${msg.data.byteLength} bytes exceeds ${this.#o.maxMessageBytes}`);
@@ -300,6 +352,7 @@ export class ActorHost {
       key,
       this.#o.clock.setTimer(t.at, () => {
         this.#timers.delete(key);
+        if (!this.#owns(t.kind, t.actorId)) return; // its new owner armed it
         this.#enqueue(t.kind, t.actorId, { raw: t.message, timerId: t.timerId });
       }),
     );

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gt, notInArray, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
+import { rowsOf } from '../../db/rows';
 import { approvals, modelVersions, tenants, transitions, type ModelVersionRow, type TenantRow } from '../../db/schema';
 import type { ModelState, ModelVersionId, TenantId, TenantStage } from '../../db/schema/enums';
 import { decideTransition, roleAtLeast, TERMINAL_STATES } from '../../actors/model-version/lifecycle';
@@ -398,11 +399,6 @@ function replayOf(prior: { digest: string; result: ModelDto }, idempotencyKey: s
     throw new IdempotencyConflictError(`idempotency key ${idempotencyKey} was already used for a different transition of this model version`);
   }
   return prior.result;
-}
-
-/** Rows of a raw `execute`, whichever driver ran it. */
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 function staleRevision(id: string, expected: number, actual?: number): RevisionConflictError {

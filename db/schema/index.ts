@@ -5,3 +5,4 @@ export * from './audit';
 export * from './identity';
 export * from './actors';
 export * from './streams';
+export * from './cluster';
