@@ -17,10 +17,9 @@ import { ManualClock } from '../../control-plane/ports/clock';
 import type { Db } from '../../db/client';
 import { rejectsA } from '../support/assert';
 import { openTestDatabase, type DbKind } from '../support/databases';
-import { requireService } from '../support/services';
+import { NATS_URL, requireNats, requirePostgres } from '../support/services';
 import { sequenceBehaviour, type SeqState } from '../support/test-actors';
 
-const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const DAY = 86_400_000;
 const quiet = pino({ level: 'silent' });
 
@@ -217,12 +216,8 @@ function hostSuite(name: string, dbKind: DbKind, openBus: () => Promise<Bus>) {
   return test;
 }
 
-const natsUp = await requireService('NATS', async () => void (await (await connect({ servers: NATS_URL, timeout: 2000 })).close()));
-const pgUp = await requireService('PostgreSQL', async () => {
-  const probe = await openTestDatabase('postgres', 'probe');
-  if (!probe) throw new Error('unreachable');
-  await probe.close();
-});
+const natsUp = await requireNats();
+const pgUp = await requirePostgres();
 
 hostSuite('in-process bus + PGlite', 'pglite', async () => new InProcessBus()).run();
 if (natsUp && pgUp) hostSuite('NATS + Postgres', 'postgres', async () => new NatsBus(await connect({ servers: NATS_URL }))).run();

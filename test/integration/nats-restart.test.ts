@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
@@ -14,39 +13,15 @@ import { SqlActorStore } from '../../control-plane/adapters/sql-actor-store';
 import { NatsBus } from '../../control-plane/bus/nats-bus';
 import { systemClock } from '../../control-plane/ports/clock';
 import { openTestDatabase } from '../support/databases';
-import { requireService } from '../support/services';
+import { freePort, waitForPort } from '../support/net';
+import { requirePostgres, requireService } from '../support/services';
 import { sequenceBehaviour, type SeqState } from '../support/test-actors';
 
 const NATS_BIN = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find(existsSync);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
 /** A private nats-server: this test restarts it, so it cannot be the shared one. */
 function startNats(port: number, dir: string): ChildProcess {
   return spawn(NATS_BIN!, ['-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: 'ignore' });
-}
-
-async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = new Socket();
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-      s.connect(port, '127.0.0.1');
-    });
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nats-server on ${port} did not start`);
 }
 
 const test = suite('actor host across a nats-server restart');
@@ -111,9 +86,5 @@ test('a burst survives the server restart: every acknowledged command applied ex
 const ready = await requireService('nats-server binary', async () => {
   if (!NATS_BIN) throw new Error('nats-server is not installed');
 });
-const pg = await requireService('PostgreSQL', async () => {
-  const probe = await openTestDatabase('postgres', 'probe');
-  if (!probe) throw new Error('unreachable');
-  await probe.close();
-});
+const pg = await requirePostgres();
 if (ready && pg) test.run();

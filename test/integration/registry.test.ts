@@ -20,6 +20,7 @@ import { approvals, auditLog, modelVersions, tenants } from '../../db/schema';
 import { MODEL_STATES, type ModelState, type ModelVersionId, type TenantId } from '../../db/schema/enums';
 import { rejectsA } from '../support/assert';
 import { openTestDatabase, type DbKind } from '../support/databases';
+import { requirePostgres } from '../support/services';
 
 const admin: Principal = { kind: 'user', name: 'ada', role: 'ADMIN' };
 const manager: Principal = { kind: 'user', name: 'maria', role: 'MANAGER' };
@@ -215,10 +216,6 @@ function registrySuite(kind: DbKind) {
 }
 
 // Probe first: a top-level await after a suite's .run() garbles uvu's output.
-const pgAvailable = await (await import('../support/services')).requireService('PostgreSQL', async () => {
-  const probe = await openTestDatabase('postgres', 'probe');
-  await probe?.close();
-  if (!probe) throw new Error('unreachable');
-});
+const pgAvailable = await requirePostgres();
 registrySuite('pglite').run();
 if (pgAvailable) registrySuite('postgres').run();

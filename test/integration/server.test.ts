@@ -1,25 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createTestDatabase, requireService } from '../support/services';
+import { freePort, probeTcp } from '../support/net';
+import { createTestDatabase, requireNats, requirePostgres, requireService } from '../support/services';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 interface Started {
   child: ChildProcess;
@@ -94,8 +84,8 @@ test('a bad environment value stops startup naming the variable', async () => {
 
 const real = suite('npm start on real services');
 const available =
-  (await requireService('PostgreSQL', () => probeTcp(5432))) &&
-  (await requireService('NATS', () => probeTcp(4222))) &&
+  (await requirePostgres()) &&
+  (await requireNats()) &&
   (await requireService('Redis', () => probeTcp(6379)));
 
 real('with DATABASE_URL, NATS_URL and REDIS_URLS: ready on all three; chunked oversize body → 413; SIGTERM exits 0', async () => {
@@ -161,17 +151,6 @@ real('a configured dependency that is down is named by /readyz', async () => {
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
-
-function probeTcp(port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const sock = new Socket();
-    sock.setTimeout(2000);
-    sock.once('connect', () => (sock.destroy(), resolve()));
-    sock.once('timeout', () => (sock.destroy(), reject(new Error(`127.0.0.1:${port} timed out`))));
-    sock.once('error', (e: Error) => reject(e));
-    sock.connect(port, '127.0.0.1');
-  });
-}
 
 /** Sends a body with Transfer-Encoding: chunked (no Content-Length). */
 function chunkedPost(port: number, path: string, bytes: number, token: string): Promise<{ status: number; body: string }> {

@@ -12,10 +12,9 @@ import { NatsBus } from '../../control-plane/bus/nats-bus';
 import { systemClock } from '../../control-plane/ports/clock';
 import type { Db } from '../../db/client';
 import { openTestDatabase } from '../support/databases';
-import { requireService } from '../support/services';
+import { NATS_URL, requireNats, requirePostgres } from '../support/services';
 import { sequenceBehaviour, type SeqState } from '../support/test-actors';
 
-const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const SHARDS = 16;
 const log = pino({ level: 'silent' });
 
@@ -109,11 +108,5 @@ test('shards split between live nodes; each actor runs on one node, in order; a 
   }
 });
 
-const up =
-  (await requireService('NATS', async () => void (await (await connect({ servers: NATS_URL, timeout: 2000 })).close()))) &&
-  (await requireService('PostgreSQL', async () => {
-    const probe = await openTestDatabase('postgres', 'probe');
-    if (!probe) throw new Error('unreachable');
-    await probe.close();
-  }));
+const up = (await requireNats()) && (await requirePostgres());
 if (up) test.run();

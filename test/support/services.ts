@@ -42,3 +42,25 @@ export async function createTestDatabase(label: string): Promise<{ url: string; 
     },
   };
 }
+
+export const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+
+/** PostgreSQL reachable (see requireService for what happens when it is not). */
+export function requirePostgres(): Promise<boolean> {
+  return requireService('PostgreSQL', async () => {
+    const probe = postgres(ADMIN_DATABASE_URL, { max: 1, onnotice: () => undefined, connect_timeout: 3 });
+    try {
+      await probe`select 1`;
+    } finally {
+      await probe.end({ timeout: 1 });
+    }
+  });
+}
+
+/** NATS reachable. */
+export function requireNats(): Promise<boolean> {
+  return requireService('NATS', async () => {
+    const { connect } = await import('nats');
+    await (await connect({ servers: NATS_URL, timeout: 2000 })).close();
+  });
+}
