@@ -214,6 +214,9 @@ export class RegistryService {
     const prior = typeof found.prior === 'string' ? (JSON.parse(found.prior) as { digest: string; result: ModelDto }) : found.prior;
     if (prior) return { model: replayOf(prior, cmd.idempotencyKey, requestDigest), replayed: true };
     const { model, tenant } = found;
+    // A client that has not seen the current revision gets a conflict, not a
+    // verdict on a state it never saw.
+    if (model.revision !== cmd.expectedRevision) throw staleRevision(model.id, cmd.expectedRevision, model.revision);
 
     try {
       if (tenant.forensicLock && cmd.to !== 'QUARANTINED') {
@@ -231,8 +234,6 @@ export class RegistryService {
       if (err instanceof TollgateError) await this.auditRefusal(by, model, cmd, err);
       throw err;
     }
-    if (model.revision !== cmd.expectedRevision) throw staleRevision(model.id, cmd.expectedRevision, model.revision);
-
     try {
       return { model: await this.db.transaction((txRaw) => this.applyTransition(txRaw as unknown as Db, model, tenant, cmd, requestDigest, by)), replayed: false };
     } catch (err) {
