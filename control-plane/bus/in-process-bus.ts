@@ -25,6 +25,9 @@ export class InProcessBus implements Bus {
   readonly #wild: Sub[] = [];
   readonly #queueCursor = new Map<string, number>();
   #closed = false;
+  // Reply inboxes: a per-bus random stem and a counter (no entropy per request).
+  readonly #inboxStem = `_INBOX.${randomBytes(6).toString('hex')}`;
+  #inboxCount = 0;
 
   constructor(options: { maxPayload?: number } = {}) {
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
@@ -60,7 +63,7 @@ export class InProcessBus implements Bus {
   request(subject: string, data: Uint8Array, options: RequestOptions): Promise<Msg> {
     this.#assertOpen();
     return new Promise<Msg>((resolve, reject) => {
-      const inbox = `_INBOX.${randomBytes(8).toString('hex')}`;
+      const inbox = `${this.#inboxStem}.${++this.#inboxCount}`;
       const sub = this.subscribe(inbox, (msg) => {
         clearTimeout(timer);
         sub.unsubscribe();
