@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { MODEL_STATES, TENANT_STAGES } from '../../db/schema/enums';
 import { NotFoundError } from '../../actors/errors';
 import type { ActorClient } from '../../control-plane/actor-host/client';
+import { isUuid } from '../../control-plane/registry/ids';
 import type { RegistryService } from '../../control-plane/registry/registry-service';
 import { intParam, readJson } from '../middleware/body';
 
@@ -35,15 +36,13 @@ const Approval = z.strictObject({
   justification: text(2000),
 });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function tenantParam(id: string): string {
   if (!TENANT_ID.test(id)) throw new NotFoundError(`no tenant ${id}`);
   return id;
 }
 
 function modelParam(id: string): string {
-  if (!UUID.test(id)) throw new NotFoundError(`no model version ${id}`);
+  if (!isUuid(id)) throw new NotFoundError(`no model version ${id}`);
   return id.toLowerCase();
 }
 

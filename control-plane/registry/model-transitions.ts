@@ -1,0 +1,235 @@
+import { and, eq, asc, sql } from 'drizzle-orm';
+import { decideTransition } from '../../actors/model-version/lifecycle';
+import { IdempotencyConflictError, LockedError, NotFoundError, RevisionConflictError, TollgateError } from '../../actors/errors';
+import type { Db } from '../../db/client';
+import { rowsOf } from '../../db/rows';
+import { approvals, modelVersions, tenants, transitions, type ModelVersionRow, type TenantRow } from '../../db/schema';
+import type { ModelState, ModelVersionId } from '../../db/schema/enums';
+import type { AuditLog } from '../audit/audit-store';
+import { canonicalJson, sha256Hex } from '../audit/format';
+import { pgConstraint, pgErrorCode, UNIQUE_VIOLATION } from '../db-errors';
+import type { Clock } from '../ports/clock';
+import { modelDto, type ModelDto } from './dto';
+import { actorOf, type Principal } from './principal';
+import { isUuid } from './ids';
+
+export interface TransitionCommand {
+  to: ModelState;
+  reason: string;
+  idempotencyKey: string;
+  expectedRevision: number;
+}
+
+/**
+ * The write path of the lifecycle, kept lean because it is the hot path:
+ * one pre-read, then one transaction of three statements (compare-and-set
+ * with the transition record and the audit head lock, the audit append,
+ * the commit).
+ */
+export class ModelTransitions {
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Moves a model version along its lifecycle: idempotent by key,
+   * compare-and-set on `expectedRevision`, champion swap in the same
+   * transaction, audited whether it happens or is refused. Says whether the
+   * answer is a replay (nothing written).
+   */
+  async run(
+    modelId: string,
+    cmd: TransitionCommand,
+    by: Principal,
+    opts: { rollback?: boolean } = {},
+  ): Promise<{ model: ModelDto; replayed: boolean }> {
+    const requestDigest = sha256Hex(canonicalJson({ to: cmd.to, reason: cmd.reason, expectedRevision: cmd.expectedRevision }));
+    // One round trip: the version, its tenant and any earlier use of the key.
+    if (!isUuid(modelId)) throw new NotFoundError(`no model version ${modelId}`);
+    const [found] = await this.db
+      .select({
+        model: modelVersions,
+        tenant: tenants,
+        prior: sql<{ digest: string; result: ModelDto } | null>`(
+          select json_build_object('digest', ${transitions.requestDigest}, 'result', ${transitions.result}) from ${transitions}
+          where ${transitions.modelVersionId} = ${modelVersions.id} and ${transitions.idempotencyKey} = ${cmd.idempotencyKey})`,
+      })
+      .from(modelVersions)
+      .innerJoin(tenants, eq(tenants.id, modelVersions.tenantId))
+      .where(eq(modelVersions.id, modelId as ModelVersionId))
+      .limit(1);
+    if (!found) throw new NotFoundError(`no model version ${modelId}`);
+    const prior = typeof found.prior === 'string' ? (JSON.parse(found.prior) as { digest: string; result: ModelDto }) : found.prior;
+    if (prior) return { model: replayOf(prior, cmd.idempotencyKey, requestDigest), replayed: true };
+    const { model, tenant } = found;
+    // A client that has not seen the current revision gets a conflict, not a
+    // verdict on a state it never saw.
+    if (model.revision !== cmd.expectedRevision) throw staleRevision(model.id, cmd.expectedRevision, model.revision);
+
+    try {
+      if (tenant.forensicLock && cmd.to !== 'QUARANTINED') {
+        throw new LockedError(`tenant ${tenant.id} is under a forensic lock (${tenant.forensicLockReason ?? 'no reason given'}); only quarantine is allowed`);
+      }
+      const approvalRows = cmd.to === 'CHAMPION' ? await this.db.select().from(approvals).where(eq(approvals.modelVersionId, model.id)).orderBy(asc(approvals.at)) : [];
+      decideTransition(cmd.to, {
+        model,
+        tenantStage: tenant.stage,
+        actorRole: by.role,
+        approvals: approvalRows,
+        rollback: opts.rollback === true,
+      });
+    } catch (err) {
+      if (err instanceof TollgateError) await this.auditRefusal(by, model, cmd, err);
+      throw err;
+    }
+    try {
+      return { model: await this.db.transaction((txRaw) => this.applyTransition(txRaw as unknown as Db, model, tenant, cmd, requestDigest, by)), replayed: false };
+    } catch (err) {
+      // A concurrent request with the same key may have won: answer as it did.
+      if (err instanceof RevisionConflictError || pgErrorCode(err) === UNIQUE_VIOLATION) {
+        const again = await this.findReplay(modelId, cmd.idempotencyKey, requestDigest);
+        if (again) return { model: again, replayed: true };
+        if (pgConstraint(err) === 'model_versions_one_champion' || String((err as Error).message).includes('one_champion')) {
+          throw new RevisionConflictError(`another version of tenant ${tenant.id} became CHAMPION concurrently; reload and retry`);
+        }
+        if (err instanceof RevisionConflictError) throw err;
+        throw new RevisionConflictError(`model version ${model.id} changed concurrently; reload and retry`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private async applyTransition(
+    tx: Db,
+    model: ModelVersionRow,
+    tenant: TenantRow,
+    cmd: TransitionCommand,
+    requestDigest: string,
+    by: Principal,
+  ): Promise<ModelDto> {
+    const now = this.clock.now();
+    const actor = actorOf(by);
+    let previousStableId: ModelVersionId | null = model.previousStableId;
+
+    if (cmd.to === 'CHAMPION') {
+      // Demote the sitting champion first: the partial unique index allows one.
+      const [sitting] = await tx
+        .select()
+        .from(modelVersions)
+        .where(and(eq(modelVersions.tenantId, tenant.id), eq(modelVersions.state, 'CHAMPION')))
+        .for('update');
+      if (sitting && sitting.id !== model.id) {
+        const { dto: demoted, head: demotedHead } = await this.casAndRecord(tx, sitting, 'DEPRECATED', now, {
+          reason: `superseded by ${model.id}: ${cmd.reason}`,
+          actor,
+          idempotencyKey: `supersede:${model.id}:${cmd.idempotencyKey}`,
+          requestDigest,
+        });
+        await this.audit.appendAfter(tx, demotedHead, {
+          actor,
+          action: 'model.transitioned',
+          subject: `model:${sitting.id}`,
+          payload: { tenantId: tenant.id, from: 'CHAMPION', to: 'DEPRECATED', reason: `superseded by ${model.id}`, revision: demoted.revision },
+        });
+        previousStableId = sitting.id;
+      }
+    }
+
+    const { dto, head } = await this.casAndRecord(
+      tx,
+      model,
+      cmd.to,
+      now,
+      { reason: cmd.reason, actor, idempotencyKey: cmd.idempotencyKey, requestDigest },
+      cmd.expectedRevision,
+      previousStableId,
+    );
+    if (cmd.to === 'CHAMPION') {
+      await tx.update(tenants).set({ championId: model.id, revision: tenant.revision + 1, updatedAt: now }).where(eq(tenants.id, tenant.id));
+    } else if (model.state === 'CHAMPION') {
+      await tx.update(tenants).set({ championId: null, updatedAt: now }).where(and(eq(tenants.id, tenant.id), eq(tenants.championId, model.id)));
+    }
+    await this.audit.appendAfter(tx, head, {
+      actor,
+      action: 'model.transitioned',
+      subject: `model:${model.id}`,
+      payload: { tenantId: tenant.id, from: model.state, to: cmd.to, reason: cmd.reason, revision: dto.revision, idempotencyKey: cmd.idempotencyKey },
+    });
+    return dto;
+  }
+
+  /**
+   * Compare-and-set and the transition record in one statement: the row
+   * changes only if nobody else changed it, and the idempotency key is
+   * recorded with the answer it gave. The same statement locks and reads the
+   * audit head (the entry that records this change comes next), saving a
+   * round trip on the hot path.
+   */
+  private async casAndRecord(
+    tx: Db,
+    row: ModelVersionRow,
+    to: ModelState,
+    now: Date,
+    record: { reason: string; actor: string; idempotencyKey: string; requestDigest: string },
+    expectedRevision = row.revision,
+    previousStableId: ModelVersionId | null = row.previousStableId,
+  ): Promise<{ dto: ModelDto; head: { seq: number; hash: string } }> {
+    const dto = modelDto({ ...row, state: to, revision: expectedRevision + 1, updatedAt: now, previousStableId });
+    const result = await tx.execute(sql`
+      with changed as (
+        update model_versions
+           set state = ${to}, revision = ${expectedRevision + 1}, updated_at = ${dto.updatedAt}::timestamptz,
+               previous_stable_id = ${previousStableId}::uuid
+         where id = ${row.id}::uuid and revision = ${expectedRevision} and state = ${row.state}
+        returning id
+      ), recorded as (
+        insert into transitions (model_version_id, from_state, to_state, reason, actor, idempotency_key, request_digest, revision_after, result, at)
+        select id, ${row.state}, ${to}, ${record.reason}, ${record.actor}, ${record.idempotencyKey}, ${record.requestDigest},
+               ${expectedRevision + 1}, ${JSON.stringify(dto)}::jsonb, ${dto.updatedAt}::timestamptz
+          from changed
+        returning 1
+      )
+      select (select count(*)::int from changed) as n, h.seq, h.hash from audit_head h where h.id = 1 for update of h`);
+    const [out] = rowsOf<{ n: number; seq: number | string; hash: string }>(result);
+    if (!out) throw new Error('audit_head is missing: the migrations did not run');
+    if (Number(out.n) !== 1) throw staleRevision(row.id, expectedRevision);
+    return { dto, head: { seq: Number(out.seq), hash: out.hash } };
+  }
+
+  private async findReplay(modelId: string, idempotencyKey: string, requestDigest: string): Promise<ModelDto | null> {
+    if (!isUuid(modelId)) return null;
+    const [prior] = await this.db
+      .select({ requestDigest: transitions.requestDigest, result: transitions.result })
+      .from(transitions)
+      .where(and(eq(transitions.modelVersionId, modelId as ModelVersionId), eq(transitions.idempotencyKey, idempotencyKey)))
+      .limit(1);
+    return prior ? replayOf({ digest: prior.requestDigest, result: prior.result as ModelDto }, idempotencyKey, requestDigest) : null;
+  }
+
+  private async auditRefusal(by: Principal, model: ModelVersionRow, cmd: TransitionCommand, err: TollgateError): Promise<void> {
+    await this.audit.appendAlone(this.db, {
+      actor: actorOf(by),
+      action: 'model.transition.refused',
+      subject: `model:${model.id}`,
+      payload: { tenantId: model.tenantId, from: model.state, to: cmd.to, reason: cmd.reason, code: err.code, message: err.message, revision: model.revision },
+    });
+  }
+}
+
+/** The stored answer for a replayed key, or a conflict when the key meant something else. */
+function replayOf(prior: { digest: string; result: ModelDto }, idempotencyKey: string, requestDigest: string): ModelDto {
+  if (prior.digest !== requestDigest) {
+    throw new IdempotencyConflictError(`idempotency key ${idempotencyKey} was already used for a different transition of this model version`);
+  }
+  return prior.result;
+}
+
+function staleRevision(id: string, expected: number, actual?: number): RevisionConflictError {
+  return new RevisionConflictError(
+    `model version ${id} is at revision ${actual ?? 'a newer revision'}, not ${expected}; reload it and retry`,
+    { details: { expectedRevision: expected, ...(actual !== undefined ? { actualRevision: actual } : {}) } },
+  );
+}
+
