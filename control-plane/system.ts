@@ -19,6 +19,9 @@ import { ensureCoreStreams } from './streams/core-streams';
 import { JetStreamStreams } from './streams/jetstream-streams';
 import { SqlStreams } from './streams/sql-streams';
 import { registryPort } from './registry/registry-port';
+import { IngestionService } from './ingestion/ingest';
+import { consumeLearningEvents } from './ingestion/learning-consumer';
+import { SourceRegistry } from './ingestion/sources';
 import pino, { type Logger } from 'pino';
 import { openDatabase, type Database } from '../db/client';
 import { createApp, type App } from '../gateway/app';
@@ -150,7 +153,12 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     closers.push(async () => clearInterval(sweep));
     const actors = new ActorClient(bus, config.subjectPrefix);
 
-    const app = createApp({ db: database.db, registry, identity, actors, metrics, log, readiness });
+    const sources = new SourceRegistry(database.db, audit);
+    const ingestion = new IngestionService(database.db, streams, sources, registry, audit, clock, config.subjectPrefix);
+    const learning = await consumeLearningEvents(streams, database.db, config.subjectPrefix, log);
+    closers.push(() => learning.stop());
+
+    const app = createApp({ db: database.db, registry, identity, actors, ingestion, sources, metrics, log, readiness });
 
     return {
       app,

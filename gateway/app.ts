@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
@@ -14,6 +14,9 @@ import { auditRoutes, keysRoutes } from './routes/audit';
 import { healthRoutes, type ReadinessCheck } from './routes/health';
 import { registryRoutes } from './routes/registry';
 import { userRoutes } from './routes/users';
+import { ingestionRoutes } from './routes/ingestion';
+import type { IngestionService } from '../control-plane/ingestion/ingest';
+import type { SourceRegistry } from '../control-plane/ingestion/sources';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -22,11 +25,32 @@ declare module 'hono' {
 }
 
 export const MAX_BODY_BYTES = 256 * 1024;
+/** Learning-event batches (up to 5,000 events) get more room. */
+export const MAX_EVENT_BATCH_BYTES = 8 * 1024 * 1024;
+const EVENTS_PATH = /^\/api\/v1\/tenants\/[^/]+\/events$/;
+
+/** 256 KB per body (chunked included), 8 MB for event batches. */
+function limitBodies(): MiddlewareHandler {
+  const limit = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new PayloadTooLargeError(`the body is larger than ${maxSize} bytes`);
+      },
+    });
+  const normal = limit(MAX_BODY_BYTES);
+  const batches = limit(MAX_EVENT_BATCH_BYTES);
+  return async function limitBodies(c, next) {
+    return (EVENTS_PATH.test(c.req.path) ? batches : normal)(c, next);
+  };
+}
 
 export interface AppDeps {
   db: Db;
   registry: RegistryService;
   actors: ActorClient;
+  ingestion: IngestionService;
+  sources: SourceRegistry;
   identity: IdentityService;
   metrics: Metrics;
   log: Logger;
@@ -40,7 +64,8 @@ export function createApp(deps: AppDeps) {
     .use('*', operatorAuth({ authenticate: (token) => deps.identity.authenticate(token) }))
     .route('/', registryRoutes(deps.registry, deps.actors))
     .route('/', auditRoutes(deps.db))
-    .route('/', userRoutes(deps.identity, deps.registry));
+    .route('/', userRoutes(deps.identity, deps.registry))
+    .route('/', ingestionRoutes(deps.ingestion, deps.sources, deps.registry));
 
   const app = new Hono()
     .use('*', requestId())
@@ -49,15 +74,7 @@ export function createApp(deps: AppDeps) {
       await next();
     })
     .use('*', deps.metrics.middleware)
-    .use(
-      '*',
-      bodyLimit({
-        maxSize: MAX_BODY_BYTES,
-        onError: () => {
-          throw new PayloadTooLargeError(`the body is larger than ${MAX_BODY_BYTES} bytes`);
-        },
-      }),
-    )
+    .use('*', limitBodies())
     .route('/', healthRoutes(deps.readiness, deps.metrics))
     .route('/api/v1', api);
 

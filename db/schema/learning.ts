@@ -72,6 +72,9 @@ export const learningEvents = pgTable(
       .references(() => tenants.id),
     idempotencyKey: text('idempotency_key').notNull(),
     modelVersionId: uuid('model_version_id').$type<ModelVersionId>(),
+    /** Joins a delayed label to its prediction. */
+    predictionId: text('prediction_id'),
+    segment: text('segment'),
     source: text('source'),
     prediction: doublePrecision('prediction'),
     actual: doublePrecision('actual'),
@@ -82,8 +85,23 @@ export const learningEvents = pgTable(
   (t) => [
     unique('learning_events_idempotency').on(t.tenantId, t.idempotencyKey),
     index('learning_events_tenant_time').on(t.tenantId, t.occurredAt),
+    index('learning_events_prediction').on(t.tenantId, t.predictionId),
   ],
 );
+
+/** Data sources allowed to post learning events, with the key they sign with. */
+export const dataSources = pgTable(
+  'data_sources',
+  {
+    id: text('id').primaryKey(),
+    publicKeyJwk: jsonb('public_key_jwk'),
+    tenantIds: text('tenant_ids').array().notNull(),
+    requireSignature: boolean('require_signature').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  () => [check('data_sources_key_when_signing', sql.raw('NOT require_signature OR public_key_jwk IS NOT NULL'))],
+);
+export type DataSourceRow = typeof dataSources.$inferSelect;
 
 export const alerts = pgTable(
   'alerts',
