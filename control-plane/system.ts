@@ -41,6 +41,7 @@ export interface System {
   database: Database;
   registry: RegistryService;
   identity: IdentityService;
+  audit: AuditLog;
   host: ActorHost;
   bus: Bus;
   streams: DurableStreams;
@@ -110,7 +111,9 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     }
 
     const signer = options.signer ?? NodeEd25519Signer.loadOrCreate(config.keyDir);
-    const audit = new AuditLog(signer, clock);
+    const audit = new AuditLog(database.db, signer, clock, (err) => log.warn({ err }, 'audit sequencing failed; retrying'));
+    audit.start();
+    closers.push(() => audit.flush().finally(() => audit.stop()));
     await audit.registerKey(database.db);
     const registry = new RegistryService(database.db, audit, clock);
     const identity = new IdentityService(database.db, audit, clock, config.bootstrapAdminToken);
@@ -158,13 +161,14 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     const learning = await consumeLearningEvents(streams, database.db, config.subjectPrefix, log);
     closers.push(() => learning.stop());
 
-    const app = createApp({ db: database.db, registry, identity, actors, ingestion, sources, metrics, log, readiness });
+    const app = createApp({ db: database.db, audit, registry, identity, actors, ingestion, sources, metrics, log, readiness });
 
     return {
       app,
       database,
       registry,
       identity,
+      audit,
       host,
       bus,
       streams,

@@ -4,6 +4,7 @@ import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import { NotFoundError, PayloadTooLargeError } from '../actors/errors';
 import type { Db } from '../db/client';
+import type { AuditLog } from '../control-plane/audit/audit-store';
 import type { IdentityService } from '../control-plane/identity/identity-service';
 import type { ActorClient } from '../control-plane/actor-host/client';
 import type { RegistryService } from '../control-plane/registry/registry-service';
@@ -47,6 +48,7 @@ function limitBodies(): MiddlewareHandler {
 
 export interface AppDeps {
   db: Db;
+  audit: AuditLog;
   registry: RegistryService;
   actors: ActorClient;
   ingestion: IngestionService;
@@ -63,7 +65,7 @@ export function createApp(deps: AppDeps) {
     .route('/', keysRoutes(deps.db))
     .use('*', operatorAuth({ authenticate: (token) => deps.identity.authenticate(token) }))
     .route('/', registryRoutes(deps.registry, deps.actors))
-    .route('/', auditRoutes(deps.db))
+    .route('/', auditRoutes(deps.db, deps.audit))
     .route('/', userRoutes(deps.identity, deps.registry))
     .route('/', ingestionRoutes(deps.ingestion, deps.sources, deps.registry));
 

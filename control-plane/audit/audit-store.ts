@@ -1,52 +1,107 @@
-import { asc, eq, gt, sql } from 'drizzle-orm';
+import { asc, eq, gt, inArray } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { auditHead, auditLog, signingKeys } from '../../db/schema';
+import { auditHead, auditLog, auditQueue, signingKeys } from '../../db/schema';
 import type { Clock } from '../ports/clock';
 import type { Signer } from '../ports/signer';
-import type { AuditEntry } from './format';
+import { canonicalJson, type AuditEntry } from './format';
 import { sealEntry, type AuditInput } from './seal';
 import { verifyChain, type VerifyReport } from './verify';
 import { jwkVerifier } from '../adapters/ed25519-signer';
 import type { Ed25519PublicJwk } from '../ports/signer';
 
-/** Appends audit entries inside the caller's transaction. */
+const SEAL_BATCH = 500;
+const SEAL_EVERY_MS = 100;
+
+/**
+ * The audit log. A change writes its record into `audit_queue` inside its own
+ * transaction (atomic with the change, no global lock); the sequencer chains,
+ * signs and appends queued records to `audit_log` in batches, in queue order,
+ * under the one-row head lock that serializes sequencers across nodes. Reads
+ * that must see everything call `flush()` first.
+ */
 export class AuditLog {
+  #sealing: Promise<unknown> = Promise.resolve();
+  #timer: NodeJS.Timeout | null = null;
+  #kick: NodeJS.Timeout | null = null;
+
   constructor(
+    private readonly db: Db,
     private readonly signer: Signer,
     private readonly clock: Clock,
+    private readonly onError: (err: unknown) => void = () => undefined,
   ) {}
 
-  /**
-   * Appends one entry in `tx`. Take it as late as possible in the
-   * transaction: the chain lock is held until commit.
-   */
-  async append(tx: Db, input: AuditInput): Promise<AuditEntry> {
-    // The row lock on the head serializes appends across all nodes, so the
-    // sequence has no gaps; it is held until the caller's commit.
-    const [head] = await tx.select({ seq: auditHead.seq, hash: auditHead.hash }).from(auditHead).where(eq(auditHead.id, 1)).for('update');
-    if (!head) throw new Error('audit_head is missing: the migrations did not run');
-    return this.appendAfter(tx, head, input);
+  /** Records an entry in `tx`: it is chained once `tx` has committed. */
+  async append(tx: Db, input: AuditInput): Promise<void> {
+    // A JSON copy: values JSON cannot carry fail here, in the caller's transaction.
+    const payload = JSON.parse(canonicalJson(input.payload)) as Record<string, unknown>;
+    await tx.insert(auditQueue).values({ at: this.clock.now().toISOString(), actor: input.actor, action: input.action, subject: input.subject, payload });
+    this.kick();
   }
 
-  /**
-   * Appends after a head the caller has already locked in `tx` (a hot path
-   * folds `SELECT … FROM audit_head … FOR UPDATE` into its own statement).
-   */
-  async appendAfter(tx: Db, head: { seq: number; hash: string }, input: AuditInput): Promise<AuditEntry> {
-    const e = sealEntry(input, head, this.clock.now(), this.signer);
-    await tx.execute(sql`
-      with appended as (
-        insert into audit_log (seq, at, actor, action, subject, payload, payload_digest, prev_hash, hash, kid, signature)
-        values (${e.seq}, ${e.at}, ${e.actor}, ${e.action}, ${e.subject}, ${JSON.stringify(e.payload)}::jsonb,
-                ${e.payloadDigest}, ${e.prevHash}, ${e.hash}, ${e.kid}, ${e.signature})
-      )
-      update audit_head set seq = ${e.seq}, hash = ${e.hash} where id = 1`);
-    return e;
+  /** Records an entry on its own (refusals, which roll nothing else back). */
+  appendAlone(db: Db, input: AuditInput): Promise<void> {
+    return this.append(db, input);
   }
 
-  /** Appends in a transaction of its own (refusals, which roll nothing else). */
-  appendAlone(db: Db, input: AuditInput): Promise<AuditEntry> {
-    return db.transaction((tx) => this.append(tx as unknown as Db, input));
+  /** Seals on a timer as well as after appends (records of other nodes, missed kicks). */
+  start(): void {
+    this.#timer ??= setInterval(() => void this.#pass(), SEAL_EVERY_MS);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#kick) clearTimeout(this.#kick);
+    this.#timer = this.#kick = null;
+    await this.#sealing.catch(() => undefined);
+  }
+
+  /** Chains everything queued so far; resolves when the queue is empty. */
+  async flush(): Promise<void> {
+    for (;;) {
+      const sealed = await this.#enqueuePass();
+      if (sealed === 0) return;
+    }
+  }
+
+  /** Asks for a sealing pass shortly (after the caller's commit, usually). */
+  kick(): void {
+    this.#kick ??= setTimeout(() => {
+      this.#kick = null;
+      void this.#pass();
+    }, 2);
+  }
+
+  async #pass(): Promise<void> {
+    try {
+      while ((await this.#enqueuePass()) === SEAL_BATCH);
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+
+  /** One sealing transaction at a time in this process. */
+  #enqueuePass(): Promise<number> {
+    const run = this.#sealing.catch(() => undefined).then(() => this.#sealBatch());
+    this.#sealing = run;
+    return run;
+  }
+
+  async #sealBatch(): Promise<number> {
+    return this.db.transaction(async (txRaw) => {
+      const tx = txRaw as unknown as Db;
+      const [head] = await tx.select({ seq: auditHead.seq, hash: auditHead.hash }).from(auditHead).where(eq(auditHead.id, 1)).for('update');
+      if (!head) throw new Error('audit_head is missing: the migrations did not run');
+      const queued = await tx.select().from(auditQueue).orderBy(asc(auditQueue.id)).limit(SEAL_BATCH);
+      if (queued.length === 0) return 0;
+      let prev: { seq: number; hash: string } = head;
+      const entries = queued.map((q) => (prev = sealEntry({ actor: q.actor, action: q.action, subject: q.subject, payload: q.payload as Record<string, unknown> }, prev, new Date(q.at), this.signer)));
+      await tx.insert(auditLog).values(entries);
+      await tx.delete(auditQueue).where(inArray(auditQueue.id, queued.map((q) => q.id)));
+      await tx.update(auditHead).set({ seq: prev.seq, hash: prev.hash }).where(eq(auditHead.id, 1));
+      return queued.length;
+    });
   }
 
   /** Publishes this node's public key so any verifier can check its entries. */

@@ -121,28 +121,29 @@ export class ModelTransitions {
         .where(and(eq(modelVersions.tenantId, tenant.id), eq(modelVersions.state, 'CHAMPION')))
         .for('update');
       if (sitting && sitting.id !== model.id) {
-        const { dto: demoted, head: demotedHead } = await this.casAndRecord(tx, sitting, 'DEPRECATED', now, {
+        await this.casAndRecord(tx, sitting, 'DEPRECATED', now, {
           reason: `superseded by ${model.id}: ${cmd.reason}`,
           actor,
           idempotencyKey: `supersede:${model.id}:${cmd.idempotencyKey}`,
           requestDigest,
-        });
-        await this.audit.appendAfter(tx, demotedHead, {
-          actor,
-          action: 'model.transitioned',
-          subject: `model:${sitting.id}`,
-          payload: { tenantId: tenant.id, from: 'CHAMPION', to: 'DEPRECATED', reason: `superseded by ${model.id}`, revision: demoted.revision },
+          audit: { tenantId: tenant.id, from: 'CHAMPION', to: 'DEPRECATED', reason: `superseded by ${model.id}`, revision: sitting.revision + 1 },
         });
         previousStableId = sitting.id;
       }
     }
 
-    const { dto, head } = await this.casAndRecord(
+    const dto = await this.casAndRecord(
       tx,
       model,
       cmd.to,
       now,
-      { reason: cmd.reason, actor, idempotencyKey: cmd.idempotencyKey, requestDigest },
+      {
+        reason: cmd.reason,
+        actor,
+        idempotencyKey: cmd.idempotencyKey,
+        requestDigest,
+        audit: { tenantId: tenant.id, from: model.state, to: cmd.to, reason: cmd.reason, revision: cmd.expectedRevision + 1, idempotencyKey: cmd.idempotencyKey },
+      },
       cmd.expectedRevision,
       previousStableId,
     );
@@ -151,31 +152,24 @@ export class ModelTransitions {
     } else if (model.state === 'CHAMPION') {
       await tx.update(tenants).set({ championId: null, updatedAt: now }).where(and(eq(tenants.id, tenant.id), eq(tenants.championId, model.id)));
     }
-    await this.audit.appendAfter(tx, head, {
-      actor,
-      action: 'model.transitioned',
-      subject: `model:${model.id}`,
-      payload: { tenantId: tenant.id, from: model.state, to: cmd.to, reason: cmd.reason, revision: dto.revision, idempotencyKey: cmd.idempotencyKey },
-    });
     return dto;
   }
 
   /**
    * Compare-and-set and the transition record in one statement: the row
    * changes only if nobody else changed it, and the idempotency key is
-   * recorded with the answer it gave. The same statement locks and reads the
-   * audit head (the entry that records this change comes next), saving a
-   * round trip on the hot path.
+   * recorded with the answer it gave, and the audit record is queued for the
+   * sequencer: the whole change is one statement.
    */
   private async casAndRecord(
     tx: Db,
     row: ModelVersionRow,
     to: ModelState,
     now: Date,
-    record: { reason: string; actor: string; idempotencyKey: string; requestDigest: string },
+    record: { reason: string; actor: string; idempotencyKey: string; requestDigest: string; audit: Record<string, unknown> },
     expectedRevision = row.revision,
     previousStableId: ModelVersionId | null = row.previousStableId,
-  ): Promise<{ dto: ModelDto; head: { seq: number; hash: string } }> {
+  ): Promise<ModelDto> {
     const dto = modelDto({ ...row, state: to, revision: expectedRevision + 1, updatedAt: now, previousStableId });
     const result = await tx.execute(sql`
       with changed as (
@@ -191,11 +185,16 @@ export class ModelTransitions {
           from changed
         returning 1
       )
-      select (select count(*)::int from changed) as n, h.seq, h.hash from audit_head h where h.id = 1 for update of h`);
-    const [out] = rowsOf<{ n: number; seq: number | string; hash: string }>(result);
-    if (!out) throw new Error('audit_head is missing: the migrations did not run');
-    if (Number(out.n) !== 1) throw staleRevision(row.id, expectedRevision);
-    return { dto, head: { seq: Number(out.seq), hash: out.hash } };
+      , queued as (
+        insert into audit_queue (at, actor, action, subject, payload)
+        select ${dto.updatedAt}, ${record.actor}, 'model.transitioned', ${`model:${row.id}`}, ${canonicalJson(record.audit)}::jsonb
+          from changed
+        returning 1
+      )
+      select count(*)::int as n from changed`);
+    if (Number(rowsOf<{ n: number }>(result)[0]?.n) !== 1) throw staleRevision(row.id, expectedRevision);
+    this.audit.kick();
+    return dto;
   }
 
   private async findReplay(modelId: string, idempotencyKey: string, requestDigest: string): Promise<ModelDto | null> {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, jsonb, pgTable, smallint, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, check, jsonb, pgTable, smallint, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
  * The tamper-evident log: one global sequence, each row chained to the one
@@ -30,9 +30,24 @@ export const auditLog = pgTable(
 );
 
 /**
- * The chain's head, one row. An append locks it (`SELECT … FOR UPDATE`),
- * which serializes appends across nodes and reads the latest head in the
- * same statement, then moves it in the statement that inserts the entry.
+ * Audit records written by the transactions that made the change, waiting to
+ * be chained: the sequencer takes them in id order, signs them and appends
+ * them to `audit_log` in batches (as Trillian's sequencer integrates queued
+ * leaves), so no request holds the chain's lock.
+ */
+export const auditQueue = pgTable('audit_queue', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  at: text('at').notNull(),
+  actor: text('actor').notNull(),
+  action: text('action').notNull(),
+  subject: text('subject').notNull(),
+  payload: jsonb('payload').notNull(),
+});
+
+/**
+ * The chain's head, one row. The sequencer locks it (`SELECT … FOR
+ * UPDATE`), which serializes sequencers across nodes, and moves it in the
+ * transaction that appends the batch.
  */
 export const auditHead = pgTable(
   'audit_head',

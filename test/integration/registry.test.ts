@@ -29,6 +29,7 @@ const ARTIFACT = 'ab'.repeat(32);
 
 interface Ctx {
   db: Db;
+  audit: AuditLog;
   registry: RegistryService;
   clock: ManualClock;
   close(): Promise<void>;
@@ -44,12 +45,16 @@ function registrySuite(kind: DbKind) {
     ctx.db = opened.database.db;
     ctx.close = opened.close;
     ctx.clock = new ManualClock();
-    const audit = new AuditLog(NodeEd25519Signer.generate(), ctx.clock);
+    const audit = new AuditLog(ctx.db, NodeEd25519Signer.generate(), ctx.clock);
+    ctx.audit = audit;
     await audit.registerKey(ctx.db);
     ctx.registry = new RegistryService(ctx.db, audit, ctx.clock);
     ctx.n = 0;
   });
-  test.after(async (ctx) => ctx.close());
+  test.after(async (ctx) => {
+    await ctx.audit.stop();
+    await ctx.close();
+  });
 
   /** A tenant with one model version placed directly in `state` (setup only). */
   async function modelIn(ctx: Ctx, state: ModelState, extra: Partial<typeof modelVersions.$inferInsert> = {}) {
@@ -67,6 +72,7 @@ function registrySuite(kind: DbKind) {
   }
 
   async function auditCount(ctx: Ctx): Promise<number> {
+    await ctx.audit.flush();
     const [r] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(auditLog);
     return r!.n;
   }
@@ -205,6 +211,7 @@ function registrySuite(kind: DbKind) {
         ctx.registry.createModel(m.tenantId, { label: `c${i}`, owner: 'ana', featureSignature: 'f1' }, manager),
       ),
     );
+    await ctx.audit.flush();
     const entries = await readAudit(ctx.db, 0, 100_000);
     entries.forEach((e, i) => assert.is(e.seq, i + 1));
     const report = await verifyStoredChain(ctx.db);

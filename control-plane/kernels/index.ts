@@ -1,0 +1,36 @@
+/**
+ * Drift kernels (issue #4): pure functions on typed arrays, no dependencies.
+ * The tenant actor's drift window and `tollgate drift compare` both use them,
+ * so offline and online figures agree bit for bit.
+ */
+export {
+  DEFAULT_BINS,
+  EmptyInputError,
+  NonFiniteValueError,
+  baselineBins,
+  histogram,
+  mergeCounts,
+  quantileEdges,
+  type BaselineBins,
+} from './binning';
+export {
+  DEFAULT_EPSILON,
+  DEFAULT_PSI_THRESHOLDS,
+  featureDrift,
+  kl,
+  psi,
+  psiLevel,
+  shares,
+  type DriftLevel,
+  type FeatureDrift,
+  type PsiThresholds,
+} from './divergence';
+export { EMPTY_ERRORS, accumulateErrors, errorStats, finishErrors, mergeErrors, type ErrorAccumulator, type ErrorStats } from './errors';
+export {
+  DRIFT_SCORE_WINDOW_DAYS,
+  SUSTAINED_BREACH_DAYS,
+  driftScoreSeries,
+  rollingMean,
+  sustainedBreach,
+  type BreachVerdict,
+} from './rolling';
