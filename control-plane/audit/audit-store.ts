@@ -1,5 +1,6 @@
-import { asc, eq, gt, inArray } from 'drizzle-orm';
+import { asc, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
+import { rowsOf } from '../../db/rows';
 import { auditHead, auditLog, auditQueue, signingKeys } from '../../db/schema';
 import type { Clock } from '../ports/clock';
 import type { Signer } from '../ports/signer';
@@ -10,6 +11,9 @@ import { jwkVerifier } from '../adapters/ed25519-signer';
 import type { Ed25519PublicJwk } from '../ports/signer';
 
 const SEAL_BATCH = 500;
+// A short wait lets records from concurrent requests share one sealing transaction.
+const KICK_DELAY_MS = 5;
+
 const SEAL_EVERY_MS = 100;
 
 /**
@@ -70,7 +74,7 @@ export class AuditLog {
     this.#kick ??= setTimeout(() => {
       this.#kick = null;
       void this.#pass();
-    }, 2);
+    }, KICK_DELAY_MS);
   }
 
   async #pass(): Promise<void> {
@@ -88,6 +92,13 @@ export class AuditLog {
     return run;
   }
 
+  /**
+   * One batch in one transaction: lock the head, read the queue (a statement
+   * of its own, so its snapshot is taken after the lock and cannot see
+   * records another sequencer has just sealed), then append, dequeue and
+   * move the head in one statement, which refuses to move the head unless it
+   * dequeued exactly the records it sealed.
+   */
   async #sealBatch(): Promise<number> {
     return this.db.transaction(async (txRaw) => {
       const tx = txRaw as unknown as Db;
@@ -97,9 +108,21 @@ export class AuditLog {
       if (queued.length === 0) return 0;
       let prev: { seq: number; hash: string } = head;
       const entries = queued.map((q) => (prev = sealEntry({ actor: q.actor, action: q.action, subject: q.subject, payload: q.payload as Record<string, unknown> }, prev, new Date(q.at), this.signer)));
-      await tx.insert(auditLog).values(entries);
-      await tx.delete(auditQueue).where(inArray(auditQueue.id, queued.map((q) => q.id)));
-      await tx.update(auditHead).set({ seq: prev.seq, hash: prev.hash }).where(eq(auditHead.id, 1));
+      const moved = rowsOf<{ seq: unknown }>(
+        await tx.execute(sql`
+          with appended as (
+            insert into audit_log (seq, at, actor, action, subject, payload, payload_digest, prev_hash, hash, kid, signature)
+            select seq, at, actor, action, subject, payload, "payloadDigest", "prevHash", hash, kid, signature
+              from jsonb_to_recordset(${JSON.stringify(entries)}::jsonb)
+                as e(seq bigint, at text, actor text, action text, subject text, payload jsonb, "payloadDigest" text, "prevHash" text, hash text, kid text, signature text)
+          ), dequeued as (
+            delete from audit_queue where id = any(${`{${queued.map((q) => q.id).join(',')}}`}::bigint[]) returning id
+          )
+          update audit_head set seq = ${prev.seq}, hash = ${prev.hash}
+           where id = 1 and (select count(*) from dequeued) = ${queued.length}
+          returning seq`),
+      );
+      if (moved.length !== 1) throw new Error('audit queue changed under the sequencer; batch rolled back');
       return queued.length;
     });
   }
