@@ -12,7 +12,7 @@ import type { Ed25519PublicJwk } from '../ports/signer';
 
 const SEAL_BATCH = 500;
 // A short wait lets records from concurrent requests share one sealing transaction.
-const KICK_DELAY_MS = 5;
+const KICK_DELAY_MS = 2;
 
 const SEAL_EVERY_MS = 100;
 
