@@ -36,8 +36,8 @@ function shuffled(xs: Float64Array, seed: number): Float64Array {
 
 const finite = fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 });
 const anyNumber = fc.double({ noNaN: true });
-/** Strictly ascending finite edges; lengths on both sides of the unrolled/binary-search switch (9). */
-const edgesArb = fc.uniqueArray(finite, { minLength: 0, maxLength: 40 }).map((xs) => Float64Array.from(xs).sort());
+/** Strictly ascending finite edges (-0 and 0 are one value); lengths on both sides of the unrolled/binary-search switch (9). */
+const edgesArb = fc.uniqueArray(finite, { minLength: 0, maxLength: 40, comparator: 'SameValueZero' }).map((xs) => Float64Array.from(xs).sort());
 
 // ---------------------------------------------------------------- reference tables
 
@@ -76,11 +76,20 @@ test('quantileEdges: one bin has no edge; one value has one', () => {
   assert.equal(list(quantileEdges(f64([5]), 10)), [5]);
 });
 
+test('quantileEdges: interpolating between huge values of opposite sign does not overflow', () => {
+  // b - a = 1.8e308 + 1.5e293 overflows to Infinity; (1 - g)·a + g·b does not.
+  const edges = quantileEdges(f64([-1.4968802321510399e293, 1.7976931348623143e308]), 2);
+  assert.is(edges.length, 1);
+  assert.ok(Number.isFinite(edges[0]!) && Math.abs(edges[0]! - 1.7976931348623143e308 / 2) <= 1e293);
+});
+
 test('quantileEdges: refuses NaN, ±Infinity, an empty baseline and bad bins', () => {
   assert.throws(() => quantileEdges(f64([1, Number.NaN, 2])), (e: unknown) => e instanceof NonFiniteValueError && e.index === 1);
   assert.throws(() => quantileEdges(f64([1, 2, Infinity])), (e: unknown) => e instanceof NonFiniteValueError && e.index === 2);
   assert.throws(() => quantileEdges(f64([])), isA(EmptyInputError));
   for (const bins of [0, -1, 2.5, Number.NaN]) assert.throws(() => quantileEdges(f64([1]), bins), isA(RangeError));
+  // (n-1)·(bins-1) must stay an exact integer.
+  assert.throws(() => quantileEdges(f64([1, 2, 3]), 2 ** 52 + 2), /too many/);
 });
 
 test('histogram: bins are left-closed; ±Infinity and -0 land where they compare', () => {
