@@ -6,7 +6,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BadRequestError, DeadLetteredError, IllegalTransitionError, PayloadTooLargeError, UnavailableError } from '../../actors/errors';
 import { ActorClient } from '../../control-plane/actor-host/client';
-import { ActorHost } from '../../control-plane/actor-host/host';
+import { ActorHost, type HostMetrics } from '../../control-plane/actor-host/host';
+import { hostMetrics } from '../../control-plane/actor-host/metrics';
+import { Registry } from 'prom-client';
 import { encodeJson, readReply } from '../../control-plane/actor-host/protocol';
 import { SqlActorStore } from '../../control-plane/adapters/sql-actor-store';
 import { InProcessBus } from '../../control-plane/bus/in-process-bus';
@@ -24,6 +26,8 @@ const DAY = 86_400_000;
 const quiet = pino({ level: 'silent' });
 
 interface Ctx {
+  metrics: Registry;
+  hostMetrics: HostMetrics;
   bus: Bus;
   db: Db;
   store: ActorStore;
@@ -47,6 +51,7 @@ function hostSuite(name: string, dbKind: DbKind, openBus: () => Promise<Bus>) {
       prefix: ctx.prefix,
       passivateAfterMs: 60_000,
       backoffMs: [1, 1],
+      metrics: ctx.hostMetrics,
       ports: {
         registry: async (op) => {
           if (op === 'refuse') throw new IllegalTransitionError('FAILED → CHAMPION is not a legal transition');
@@ -73,6 +78,8 @@ function hostSuite(name: string, dbKind: DbKind, openBus: () => Promise<Bus>) {
     ctx.clock = new ManualClock();
     ctx.prefix = `t${randomBytes(4).toString('hex')}`;
     ctx.crashPlan = new Map();
+    ctx.metrics = new Registry();
+    ctx.hostMetrics = hostMetrics(ctx.metrics, () => ctx.host?.resident ?? 0);
     ctx.host = makeHost(ctx);
     await ctx.host.start();
     ctx.client = new ActorClient(ctx.bus, ctx.prefix);
@@ -125,6 +132,10 @@ function hostSuite(name: string, dbKind: DbKind, openBus: () => Promise<Bus>) {
     assert.is(dlq.length, 1);
     sub.unsubscribe();
     assert.equal(await ctx.client.ask('seq', 'crashy', { type: 'seq', n: 1 }), { count: 3 });
+    // Two crashes survived, three that dead-lettered: all counted for /metrics.
+    const text = await ctx.metrics.metrics();
+    assert.match(text, /tollgate_actor_crashes_total\{kind="seq"\} 5/);
+    assert.match(text, /tollgate_actor_dead_letters_total\{kind="seq"\} 1/);
   });
 
   test('passivate then message: the state is the same as before', async (ctx) => {
