@@ -4,7 +4,7 @@ import type { StreamedEvent } from '../../actors/learning/event';
 import type { Db } from '../../db/client';
 import { learningEvents } from '../../db/schema';
 import type { ModelVersionId, TenantId } from '../../db/schema/enums';
-import type { Consumption, DurableStreams } from '../ports/stream';
+import type { Consumption, DurableStreams, StreamMsg } from '../ports/stream';
 
 /**
  * Stores every event of the learning stream in `learning_events` (so windows
@@ -14,6 +14,16 @@ import type { Consumption, DurableStreams } from '../ports/stream';
 export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: string, log: Logger): Promise<Consumption> {
   const decoder = new TextDecoder();
   return streams.consume({ stream: `${prefix}_LEARNING`, durable: 'learning-store', ackWaitMs: 30_000 }, async (msg) => {
+    try {
+      await store(msg);
+    } catch (err) {
+      // Thrown = nak: the stream redelivers it; say why, so a stuck consumer is visible.
+      log.warn({ err, seq: msg.seq, msgId: msg.msgId, deliveryCount: msg.deliveryCount }, 'could not store a learning event; it will be redelivered');
+      throw err;
+    }
+  });
+
+  async function store(msg: StreamMsg): Promise<void> {
     let e: StreamedEvent;
     try {
       e = JSON.parse(decoder.decode(msg.data)) as StreamedEvent;
@@ -46,5 +56,5 @@ export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: s
         .where(and(eq(learningEvents.tenantId, e.tenantId as TenantId), eq(learningEvents.predictionId, e.predictionId), isNull(learningEvents.actual)));
     }
     await msg.ack();
-  });
+  }
 }
