@@ -11,5 +11,3 @@ export interface Principal {
 export function actorOf(p: Principal): string {
   return `${p.kind}:${p.name}`;
 }
-
-export const SYSTEM: Principal = { kind: 'system', name: 'control-plane', role: 'ADMIN' };

@@ -160,11 +160,6 @@ export class ActorHost {
     }
   }
 
-  /** Delivers a message to a local actor without the bus (no reply). */
-  tell(kind: string, id: string, message: ActorMessage): void {
-    this.#enqueue(kind, id, { raw: message });
-  }
-
   get resident(): number {
     return this.#cells.size;
   }

@@ -35,17 +35,15 @@ export class AuditLog {
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {}
 
-  /** Records an entry in `tx`: it is chained once `tx` has committed. */
+  /**
+   * Records an entry in `tx`: it is chained once `tx` has committed. Given
+   * the database itself, the entry stands on its own (refusals).
+   */
   async append(tx: Db, input: AuditInput): Promise<void> {
     // A JSON copy: values JSON cannot carry fail here, in the caller's transaction.
     const payload = JSON.parse(canonicalJson(input.payload)) as Record<string, unknown>;
     await tx.insert(auditQueue).values({ at: this.clock.now().toISOString(), actor: input.actor, action: input.action, subject: input.subject, payload });
     this.kick();
-  }
-
-  /** Records an entry on its own (refusals, which roll nothing else back). */
-  appendAlone(db: Db, input: AuditInput): Promise<void> {
-    return this.append(db, input);
   }
 
   /** Seals on a timer as well as after appends (records of other nodes, missed kicks). */

@@ -7,7 +7,7 @@ import { AlreadyExistsError, NotFoundError } from '../../actors/errors';
 import type { AuditLog } from '../audit/audit-store';
 import { pgErrorCode, UNIQUE_VIOLATION } from '../db-errors';
 import type { Clock } from '../ports/clock';
-import { actorOf, type Principal } from '../registry/principal';
+import { actorOf, type Principal } from '../../actors/principal';
 
 const TOKEN_CACHE_MS = 5_000;
 

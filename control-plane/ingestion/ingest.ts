@@ -9,7 +9,7 @@ import type { AuditLog } from '../audit/audit-store';
 import { canonicalJson, fromBase64Url } from '../audit/format';
 import type { Clock } from '../ports/clock';
 import type { DurableStreams } from '../ports/stream';
-import { actorOf, type Principal } from '../registry/principal';
+import { actorOf, type Principal } from '../../actors/principal';
 import type { RegistryService } from '../registry/registry-service';
 import type { SourceRegistry } from './sources';
 
@@ -122,7 +122,7 @@ export class IngestionService {
   }
 
   async #refuse(by: Principal, tenantId: string, batch: EventBatch, why: string): Promise<void> {
-    await this.audit.appendAlone(this.db, {
+    await this.audit.append(this.db, {
       actor: actorOf(by),
       action: 'events.refused',
       subject: `tenant:${tenantId}`,

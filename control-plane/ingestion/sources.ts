@@ -8,7 +8,7 @@ import type { AuditLog } from '../audit/audit-store';
 import { fromBase64Url } from '../audit/format';
 import { pgErrorCode, UNIQUE_VIOLATION } from '../db-errors';
 import type { Ed25519PublicJwk } from '../ports/signer';
-import { actorOf, type Principal } from '../registry/principal';
+import { actorOf, type Principal } from '../../actors/principal';
 
 export interface SourceInput {
   id: string;

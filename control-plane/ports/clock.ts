@@ -60,10 +60,6 @@ export class ManualClock implements Clock {
     this.#ms = target;
   }
 
-  get pendingTimers(): number {
-    return this.#timers.length;
-  }
-
   #fire(timer: { at: number; seq: number; fn: () => void }): void {
     this.#timers = this.#timers.filter((t) => t !== timer);
     timer.fn();

@@ -10,7 +10,7 @@ import { canonicalJson, sha256Hex } from '../audit/format';
 import { pgConstraint, pgErrorCode, UNIQUE_VIOLATION } from '../db-errors';
 import type { Clock } from '../ports/clock';
 import { modelDto, type ModelDto } from './dto';
-import { actorOf, type Principal } from './principal';
+import { actorOf, type Principal } from '../../actors/principal';
 import { isUuid } from './ids';
 
 export interface TransitionCommand {
@@ -208,7 +208,7 @@ export class ModelTransitions {
   }
 
   private async auditRefusal(by: Principal, model: ModelVersionRow, cmd: TransitionCommand, err: TollgateError): Promise<void> {
-    await this.audit.appendAlone(this.db, {
+    await this.audit.append(this.db, {
       actor: actorOf(by),
       action: 'model.transition.refused',
       subject: `model:${model.id}`,

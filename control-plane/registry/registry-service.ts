@@ -13,7 +13,7 @@ import { isUuid } from './ids';
 import { ModelTransitions, type TransitionCommand } from './model-transitions';
 
 export type { TransitionCommand } from './model-transitions';
-import { actorOf, type Principal } from './principal';
+import { actorOf, type Principal } from '../../actors/principal';
 
 export interface Page<T> {
   items: T[];
@@ -188,7 +188,7 @@ export class RegistryService {
   async requireRoleAudited(by: Principal, needed: 'MANAGER' | 'ADMIN', what: string, subject: string): Promise<void> {
     if (roleAtLeast(by.role, needed)) return;
     const err = new ForbiddenError(`${what} needs the ${needed} role; ${by.name} is ${by.role}`);
-    await this.audit.appendAlone(this.db, {
+    await this.audit.append(this.db, {
       actor: actorOf(by),
       action: 'auth.refused',
       subject,

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { UnauthenticatedError } from '../../actors/errors';
-import type { Principal } from '../../control-plane/registry/principal';
+import type { Principal } from '../../actors/principal';
 
 declare module 'hono' {
   interface ContextVariableMap {

@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { EventBatchSchema } from '../../actors/learning/event';
+import { TENANT_ID } from '../../control-plane/registry/ids';
 import type { IngestionService } from '../../control-plane/ingestion/ingest';
 import type { SourceRegistry } from '../../control-plane/ingestion/sources';
 import type { RegistryService } from '../../control-plane/registry/registry-service';
 import { readJson } from '../middleware/body';
 
-const TENANT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 const RegisterSource = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must match ^[a-z0-9][a-z0-9._-]{0,62}$'),

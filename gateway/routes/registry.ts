@@ -3,11 +3,10 @@ import { z } from 'zod';
 import { MODEL_STATES, TENANT_STAGES } from '../../db/schema/enums';
 import { NotFoundError } from '../../actors/errors';
 import type { ActorClient } from '../../control-plane/actor-host/client';
-import { isUuid } from '../../control-plane/registry/ids';
+import { isUuid, TENANT_ID } from '../../control-plane/registry/ids';
 import type { RegistryService } from '../../control-plane/registry/registry-service';
 import { intParam, readJson } from '../middleware/body';
 
-const TENANT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const text = (max: number) => z.string().trim().min(1).max(max);
 
 const CreateTenant = z.strictObject({

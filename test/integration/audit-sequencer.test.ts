@@ -39,7 +39,7 @@ function sequencerSuite(kind: DbKind) {
         throw new Error('roll back');
       })
       .catch(() => undefined);
-    await nodes[0]!.appendAlone(db, { actor: 'system:test', action: 'kept', subject: 'x', payload: { n: 1 } });
+    await nodes[0]!.append(db, { actor: 'system:test', action: 'kept', subject: 'x', payload: { n: 1 } });
     await nodes[0]!.flush();
     const actions = (await readAudit(db, 0, 1000)).map((e) => e.action);
     assert.equal(actions, ['kept']);

@@ -13,7 +13,7 @@ import { isLegalPair } from '../../actors/model-version/lifecycle';
 import { NodeEd25519Signer } from '../../control-plane/adapters/ed25519-signer';
 import { AuditLog, readAudit, verifyStoredChain } from '../../control-plane/audit/audit-store';
 import { ManualClock } from '../../control-plane/ports/clock';
-import type { Principal } from '../../control-plane/registry/principal';
+import type { Principal } from '../../actors/principal';
 import { RegistryService } from '../../control-plane/registry/registry-service';
 import type { Db } from '../../db/client';
 import { approvals, auditLog, modelVersions, tenants } from '../../db/schema';

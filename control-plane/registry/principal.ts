@@ -1,1 +1,0 @@
-export { actorOf, SYSTEM, type Principal } from '../../actors/principal';
