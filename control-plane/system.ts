@@ -22,6 +22,9 @@ import { registryPort } from './registry/registry-port';
 import { IngestionService } from './ingestion/ingest';
 import { consumeLearningEvents } from './ingestion/learning-consumer';
 import { SourceRegistry } from './ingestion/sources';
+import { driftMetrics } from './drift/drift-metrics';
+import { driftPort } from './drift/drift-port';
+import { DriftService } from './drift/drift-service';
 import pino, { type Logger } from 'pino';
 import { openDatabase, type Database } from '../db/client';
 import { createApp, type App } from '../gateway/app';
@@ -40,6 +43,7 @@ export interface System {
   app: App;
   database: Database;
   registry: RegistryService;
+  drift: DriftService;
   identity: IdentityService;
   audit: AuditLog;
   host: ActorHost;
@@ -119,6 +123,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     const identity = new IdentityService(database.db, audit, clock, config.bootstrapAdminToken);
     const firstAdminToken = await identity.ensureFirstAdmin();
     const metrics = createMetrics();
+    const drift = new DriftService({ db: database.db, signer, audit, streams, bus, clock, prefix: config.subjectPrefix, log, metrics: driftMetrics(metrics.registry) });
 
     // With NATS, several nodes may share the actors: each runs the shards it leases.
     const leases = config.natsServers
@@ -135,7 +140,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       store: new SqlActorStore(database.db),
       clock,
       log,
-      ports: { registry: registryPort(registry) },
+      ports: { registry: registryPort(registry), drift: driftPort(drift) },
       metrics: hostMetrics(metrics.registry, () => host.resident),
       ...(leases ? { ownership: leases } : {}),
       prefix: config.subjectPrefix,
@@ -158,15 +163,18 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
 
     const sources = new SourceRegistry(database.db, audit);
     const ingestion = new IngestionService(database.db, streams, sources, registry, audit, clock, config.subjectPrefix);
-    const learning = await consumeLearningEvents(streams, database.db, config.subjectPrefix, log);
+    const learning = await consumeLearningEvents(streams, database.db, config.subjectPrefix, log, (tenantId, events) =>
+      actors.ask('tenant', tenantId, { type: 'observe', events }),
+    );
     closers.push(() => learning.stop());
 
-    const app = createApp({ db: database.db, audit, registry, identity, actors, ingestion, sources, metrics, log, readiness });
+    const app = createApp({ db: database.db, audit, registry, identity, actors, ingestion, sources, drift, metrics, log, readiness });
 
     return {
       app,
       database,
       registry,
+      drift,
       identity,
       audit,
       host,

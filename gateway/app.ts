@@ -16,6 +16,8 @@ import { healthRoutes, type ReadinessCheck } from './routes/health';
 import { registryRoutes } from './routes/registry';
 import { userRoutes } from './routes/users';
 import { ingestionRoutes } from './routes/ingestion';
+import { driftRoutes } from './routes/drift';
+import type { DriftService } from '../control-plane/drift/drift-service';
 import type { IngestionService } from '../control-plane/ingestion/ingest';
 import type { SourceRegistry } from '../control-plane/ingestion/sources';
 
@@ -53,6 +55,7 @@ export interface AppDeps {
   actors: ActorClient;
   ingestion: IngestionService;
   sources: SourceRegistry;
+  drift: DriftService;
   identity: IdentityService;
   metrics: Metrics;
   log: Logger;
@@ -67,7 +70,8 @@ export function createApp(deps: AppDeps) {
     .route('/', registryRoutes(deps.registry, deps.actors))
     .route('/', auditRoutes(deps.db, deps.audit))
     .route('/', userRoutes(deps.identity, deps.registry))
-    .route('/', ingestionRoutes(deps.ingestion, deps.sources, deps.registry));
+    .route('/', ingestionRoutes(deps.ingestion, deps.sources, deps.registry))
+    .route('/', driftRoutes(deps.drift, deps.registry, deps.actors));
 
   const app = new Hono()
     .use('*', requestId())

@@ -1,7 +1,50 @@
 import { z } from 'zod';
 import { TENANT_STAGES } from '../../db/schema/enums';
-import type { Behaviour } from '../actor';
+import type { ActorMessage, Behaviour, Effect, Step } from '../actor';
 import { parseWith, PrincipalSchema, V } from '../messages';
+import { actorOf } from '../principal';
+import {
+  addDays,
+  closeDay,
+  closeTimeOf,
+  edgesOf,
+  initialDrift,
+  nextDayToClose,
+  observe,
+  replaceBaseline,
+  type Baseline,
+  type DayAgg,
+  type DriftReportBody,
+  type DriftState,
+} from './drift-window';
+
+const DAY = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a YYYY-MM-DD day');
+const Acc = z.strictObject({ n: z.number().int().min(0), sumAbs: z.number(), sumSq: z.number(), sumSigned: z.number() });
+const DayAggSchema = z.strictObject({
+  n: z.number().int().min(0),
+  labelled: z.number().int().min(0),
+  features: z.record(z.string(), z.array(z.number().int().min(0))),
+  errors: z.record(z.string(), Acc),
+  lastEventTs: z.string().nullable(),
+});
+const BaselineSchema = z.strictObject({
+  takenAt: z.string(),
+  fromDay: DAY,
+  toDay: DAY,
+  n: z.number().int().min(0),
+  features: z.record(z.string(), z.strictObject({ edges: z.array(z.number()), counts: z.array(z.number().int().min(0)) })),
+  errors: z.record(z.string(), Acc),
+  by: z.string(),
+  reason: z.string(),
+});
+const ObservedEventSchema = z.strictObject({
+  ts: z.string(),
+  modelVersionId: z.string(),
+  features: z.record(z.string(), z.number()),
+  prediction: z.number(),
+  actual: z.number().nullable().optional(),
+  labelOnly: z.boolean().optional(),
+});
 
 const TenantCommand = z.discriminatedUnion('type', [
   z.strictObject({ ...V, type: z.literal('create'), by: PrincipalSchema, name: z.string(), stage: z.enum(TENANT_STAGES).optional() }),
@@ -15,23 +58,172 @@ const TenantCommand = z.discriminatedUnion('type', [
     artifactSha256: z.string().nullable().optional(),
     parentId: z.string().nullable().optional(),
   }),
+  /** Live learning events (from the learning-stream consumer). */
+  z.strictObject({ ...V, type: z.literal('observe'), events: z.array(ObservedEventSchema).max(5_000) }),
+  /** The close timer of a day. */
+  z.strictObject({ ...V, type: z.literal('closeDay'), day: DAY }),
+  /** The day recomputed from the stored events, with a first baseline when one was due. */
+  z.strictObject({ ...V, type: z.literal('dayRecomputed'), day: DAY, agg: DayAggSchema, baseline: BaselineSchema.nullable() }),
+  /** A stored report: drop it from the pending list. */
+  z.strictObject({ ...V, type: z.literal('reportStored'), day: DAY }),
+  /** Retry storing reports the drift port could not store. */
+  z.strictObject({ ...V, type: z.literal('retryReports') }),
+  /** An ADMIN's baseline reset, computed by the drift service from the current window. */
+  z.strictObject({ ...V, type: z.literal('setBaseline'), by: PrincipalSchema, baseline: BaselineSchema }),
+  z.strictObject({ ...V, type: z.literal('driftStatus') }),
 ]);
 export type TenantCommand = z.infer<typeof TenantCommand>;
 
-/** Tenant actor state; the drift window joins it in a later issue. */
-export type TenantState = Record<string, never>;
+export interface TenantState {
+  drift: DriftState;
+  /** Reports closed but not yet stored by the drift port (retried). */
+  pendingReports: DriftReportBody[];
+}
+
+/** How long after a close request the window asks again if the recompute did not come back. */
+export const CLOSE_RETRY_MS = 5 * 60_000;
+export const REPORT_RETRY_MS = 60_000;
+const CLOSE_TIMER = 'drift-close';
+const REPORT_TIMER = 'drift-report-retry';
+
+/** State persisted before drift existed (`{}`) reads as a fresh window. */
+function normalize(state: Partial<TenantState> | undefined): TenantState {
+  return { drift: state?.drift ?? initialDrift(), pendingReports: state?.pendingReports ?? [] };
+}
 
 /**
- * The tenant actor: the one mailbox through which a tenant's registry
- * commands pass. The registry port does the transactional work.
+ * The tenant actor: the mailbox through which a tenant's registry commands
+ * pass (the registry port does the transactional work), and the owner of
+ * the tenant's drift window.
  */
 export const tenantBehaviour: Behaviour<TenantState, TenantCommand> = {
   kind: 'tenant',
-  initial: () => ({}),
+  initial: () => ({ drift: initialDrift(), pendingReports: [] }),
   parse: (raw) => parseWith(TenantCommand, raw),
-  step(state, msg, ctx) {
-    const { type, v: _v, by, ...input } = msg;
-    const op = type === 'create' ? 'createTenant' : 'createModel';
-    return { state, effects: [{ kind: 'call', port: 'registry', op, args: { tenantId: ctx.id, by, input }, reply: true }] };
+  step(raw, msg, ctx) {
+    const state = normalize(raw);
+    switch (msg.type) {
+      case 'create':
+      case 'registerModel': {
+        const { type, v: _v, by, ...input } = msg;
+        const op = type === 'create' ? 'createTenant' : 'createModel';
+        return { state: raw, effects: [{ kind: 'call', port: 'registry', op, args: { tenantId: ctx.id, by, input }, reply: true }] };
+      }
+      case 'observe': {
+        const drift = observe(state.drift, msg.events);
+        return withCloseTimer({ ...state, drift }, { accepted: msg.events.length, late: drift.late - state.drift.late });
+      }
+      case 'closeDay': {
+        const { drift } = state;
+        if (drift.lastClosedDay !== null && msg.day <= drift.lastClosedDay) return { state: raw };
+        const baselineDue = drift.baseline === null;
+        const effects: Effect[] = [
+          {
+            kind: 'call',
+            port: 'drift',
+            op: 'recomputeDay',
+            args: {
+              tenantId: ctx.id,
+              day: msg.day,
+              edges: edgesOf(drift.baseline),
+              baseline: baselineDue ? { bins: drift.config.bins, fromDay: addDays(msg.day, -(drift.config.windowDays - 1)), toDay: msg.day, minEvents: drift.config.minBaselineEvents } : null,
+            },
+          },
+          // If the recompute never comes back (node died, database down), ask again.
+          { kind: 'schedule', timerId: CLOSE_TIMER, at: new Date(ctx.now.getTime() + CLOSE_RETRY_MS).toISOString(), message: closeMessage(msg.day) },
+        ];
+        return { state: { ...state, drift: { ...drift, closing: msg.day } }, effects };
+      }
+      case 'dayRecomputed': {
+        const { drift } = state;
+        // Only the close in progress: a late answer to an earlier request is stale.
+        if (msg.day !== drift.closing) return { state: raw };
+        const closed = closeDay(drift, ctx.id, msg.day, msg.agg as DayAgg, msg.baseline as Baseline | null);
+        const next: TenantState = { drift: closed.state, pendingReports: [...state.pendingReports, closed.report] };
+        const effects: Effect[] = [storeReport(ctx.id, closed.report), retryReportsTimer(ctx.now)];
+        if (msg.baseline) effects.push({ kind: 'call', port: 'drift', op: 'auditBaseline', args: { tenantId: ctx.id, baseline: summarizeBaseline(msg.baseline as Baseline), automatic: true } });
+        return scheduleNextClose(next, effects);
+      }
+      case 'reportStored': {
+        const pendingReports = state.pendingReports.filter((r) => r.day !== msg.day);
+        if (pendingReports.length === state.pendingReports.length) return { state: raw };
+        const effects: Effect[] = pendingReports.length ? [] : [{ kind: 'cancelTimer', timerId: REPORT_TIMER }];
+        return { state: { ...state, pendingReports }, effects };
+      }
+      case 'retryReports': {
+        if (!state.pendingReports.length) return { state: raw };
+        return { state, effects: [...state.pendingReports.map((r) => storeReport(ctx.id, r)), retryReportsTimer(ctx.now)] };
+      }
+      case 'setBaseline': {
+        const baseline = { ...(msg.baseline as Baseline), by: actorOf(msg.by) };
+        return {
+          state: { ...state, drift: replaceBaseline(state.drift, baseline) },
+          effects: [{ kind: 'call', port: 'drift', op: 'auditBaseline', args: { tenantId: ctx.id, baseline: summarizeBaseline(baseline), automatic: false, by: msg.by } }],
+          reply: summarizeBaseline(baseline),
+        };
+      }
+      case 'driftStatus':
+        return { state: raw, reply: driftStatus(state) };
+    }
   },
 };
+
+function closeMessage(day: string): ActorMessage {
+  return { type: 'closeDay', day } as ActorMessage;
+}
+
+function storeReport(tenantId: string, report: DriftReportBody): Effect {
+  return { kind: 'call', port: 'drift', op: 'storeReport', args: { tenantId, report } };
+}
+
+function retryReportsTimer(now: Date): Effect {
+  return { kind: 'schedule', timerId: REPORT_TIMER, at: new Date(now.getTime() + REPORT_RETRY_MS).toISOString(), message: { type: 'retryReports' } };
+}
+
+/** Makes sure a close timer is set for the next day to close. */
+function withCloseTimer(state: TenantState, reply: unknown): Step<TenantState> {
+  const target = nextDayToClose(state.drift);
+  if (target === null || state.drift.closing === target || (state.drift.closing !== null && state.drift.closing < target)) return { state, reply };
+  return {
+    state: { ...state, drift: { ...state.drift, closing: target } },
+    effects: [{ kind: 'schedule', timerId: CLOSE_TIMER, at: closeTimeOf(target, state.drift.config).toISOString(), message: closeMessage(target) }],
+    reply,
+  };
+}
+
+function scheduleNextClose(state: TenantState, effects: Effect[]): Step<TenantState> {
+  const target = nextDayToClose(state.drift)!;
+  effects.push({ kind: 'schedule', timerId: CLOSE_TIMER, at: closeTimeOf(target, state.drift.config).toISOString(), message: closeMessage(target) });
+  return { state: { ...state, drift: { ...state.drift, closing: target } }, effects };
+}
+
+/** A baseline without its arrays, for replies and the audit log. */
+export function summarizeBaseline(b: Baseline) {
+  return {
+    takenAt: b.takenAt,
+    fromDay: b.fromDay,
+    toDay: b.toDay,
+    n: b.n,
+    by: b.by,
+    reason: b.reason,
+    features: Object.fromEntries(Object.entries(b.features).map(([k, f]) => [k, { edges: f.edges }])),
+    models: Object.keys(b.errors),
+  };
+}
+
+/** What the console and `GET …/drift` show of the live window. */
+export function driftStatus(state: TenantState) {
+  const { drift } = state;
+  return {
+    config: drift.config,
+    baseline: drift.baseline ? summarizeBaseline(drift.baseline) : null,
+    lastClosedDay: drift.lastClosedDay,
+    closing: drift.closing,
+    streak: drift.streak,
+    breachActive: drift.breachActive,
+    late: drift.late,
+    history: drift.history,
+    open: Object.fromEntries(Object.entries(drift.open).map(([day, agg]) => [day, { n: agg.n, labelled: agg.labelled }])),
+    pendingReports: state.pendingReports.map((r) => r.day),
+  };
+}

@@ -1,60 +1,155 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { StreamedEvent } from '../../actors/learning/event';
+import type { ObservedEvent } from '../../actors/tenant/drift-window';
 import type { Db } from '../../db/client';
 import { learningEvents } from '../../db/schema';
 import type { ModelVersionId, TenantId } from '../../db/schema/enums';
 import type { Consumption, DurableStreams, StreamMsg } from '../ports/stream';
 
+/** Messages stored per multi-row insert. */
+export const STORE_BATCH = 500;
+/** How long a partial batch waits for more messages before it is stored. */
+const LINGER_MS = 5;
+/** Events per `observe` command (the actor's command limit is 256 KB). */
+const OBSERVE_CHUNK = 400;
+
+/** Hands newly stored events to the tenant's drift window (the tenant actor). */
+export type ForwardEvents = (tenantId: string, events: ObservedEvent[]) => Promise<void>;
+
 /**
  * Stores every event of the learning stream in `learning_events` (so windows
- * can be recomputed), idempotently: a redelivered event is a no-op. A label
- * (`actual` with a `predictionId`) also joins the prediction it belongs to.
+ * can be recomputed), idempotently: a redelivered event is a no-op. Messages
+ * are stored in batches (one multi-row insert per batch) and acked after the
+ * insert commits. A label (`actual` with a `predictionId`) joins the
+ * prediction it belongs to; it is kept as a label row that windows skip.
+ *
+ * Newly stored events go on to the tenant actor's live window. That step may
+ * fail without loss: a day's report is recomputed from the stored events.
  */
-export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: string, log: Logger): Promise<Consumption> {
+export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: string, log: Logger, forward?: ForwardEvents): Promise<Consumption> {
   const decoder = new TextDecoder();
+  let buffer: StreamMsg[] = [];
+  let linger: NodeJS.Timeout | null = null;
+  let flushing: Promise<void> = Promise.resolve();
+
+  const flush = (): Promise<void> => {
+    if (linger) clearTimeout(linger);
+    linger = null;
+    const batch = buffer;
+    buffer = [];
+    if (batch.length === 0) return flushing;
+    flushing = flushing.then(() => storeBatch(batch));
+    return flushing;
+  };
+
   return streams.consume({ stream: `${prefix}_LEARNING`, durable: 'learning-store', ackWaitMs: 30_000 }, async (msg) => {
-    try {
-      await store(msg);
-    } catch (err) {
-      // Thrown = nak: the stream redelivers it; say why, so a stuck consumer is visible.
-      log.warn({ err, seq: msg.seq, msgId: msg.msgId, deliveryCount: msg.deliveryCount }, 'could not store a learning event; it will be redelivered');
-      throw err;
-    }
+    buffer.push(msg);
+    if (buffer.length >= STORE_BATCH) return flush();
+    linger ??= setTimeout(() => void flush(), LINGER_MS);
   });
 
-  async function store(msg: StreamMsg): Promise<void> {
-    let e: StreamedEvent;
+  async function storeBatch(batch: StreamMsg[]): Promise<void> {
+    const events: Array<{ msg: StreamMsg; e: StreamedEvent }> = [];
+    for (const msg of batch) {
+      try {
+        events.push({ msg, e: JSON.parse(decoder.decode(msg.data)) as StreamedEvent });
+      } catch (err) {
+        // Nothing can make a malformed message well-formed: log it and move on.
+        log.error({ err, seq: msg.seq, msgId: msg.msgId }, 'malformed learning event on the stream; dropped');
+        await msg.ack().catch(() => undefined);
+      }
+    }
+    let fresh: ObservedEvent[][];
+    let tenantsOf: string[];
     try {
-      e = JSON.parse(decoder.decode(msg.data)) as StreamedEvent;
+      ({ fresh, tenantsOf } = await store(events.map((x) => x.e)));
     } catch (err) {
-      // Nothing can make a malformed message well-formed: log it and move on.
-      log.error({ err, seq: msg.seq, msgId: msg.msgId }, 'malformed learning event on the stream; dropped');
-      await msg.ack();
+      // Not stored: nak, the stream redelivers; say why, so a stuck consumer is visible.
+      log.warn({ err, messages: events.length, firstSeq: events[0]?.msg.seq }, 'could not store learning events; they will be redelivered');
+      for (const { msg } of events) msg.nak(1_000);
       return;
     }
-    await db
-      .insert(learningEvents)
-      .values({
-        tenantId: e.tenantId as TenantId,
-        idempotencyKey: e.idempotencyKey,
-        modelVersionId: e.modelVersionId as ModelVersionId,
-        predictionId: e.predictionId ?? null,
-        segment: e.segment ?? null,
-        source: e.source,
-        prediction: e.prediction,
-        actual: e.actual ?? null,
-        features: e.features,
-        occurredAt: new Date(e.ts),
-        receivedAt: new Date(e.receivedAt),
-      })
-      .onConflictDoNothing();
-    if (e.actual !== undefined && e.predictionId) {
-      await db
-        .update(learningEvents)
-        .set({ actual: e.actual })
-        .where(and(eq(learningEvents.tenantId, e.tenantId as TenantId), eq(learningEvents.predictionId, e.predictionId), isNull(learningEvents.actual)));
+    await Promise.all(events.map(({ msg }) => msg.ack().catch((err: unknown) => log.warn({ err, seq: msg.seq }, 'ack not confirmed; the event may be redelivered (stored once)'))));
+    if (!forward) return;
+    for (let t = 0; t < tenantsOf.length; t++) {
+      const list = fresh[t]!;
+      for (let i = 0; i < list.length; i += OBSERVE_CHUNK) {
+        await forward(tenantsOf[t]!, list.slice(i, i + OBSERVE_CHUNK)).catch((err: unknown) =>
+          log.warn({ err, tenantId: tenantsOf[t] }, 'could not update the live drift window; the day is recomputed from stored events when it closes'),
+        );
+      }
     }
-    await msg.ack();
   }
+
+  /** Stores the events; returns, per tenant, the ones that were new (for the live window). */
+  async function store(events: StreamedEvent[]): Promise<{ fresh: ObservedEvent[][]; tenantsOf: string[] }> {
+    const byTenant = new Map<string, ObservedEvent[]>();
+    const add = (tenantId: string, e: ObservedEvent) => {
+      let list = byTenant.get(tenantId);
+      if (!list) byTenant.set(tenantId, (list = []));
+      list.push(e);
+    };
+    const labels = events.filter((e) => e.actual !== undefined && e.predictionId);
+    const plain = events.filter((e) => !(e.actual !== undefined && e.predictionId));
+    if (plain.length) {
+      const inserted = await db
+        .insert(learningEvents)
+        .values(plain.map((e) => row(e, false)))
+        .onConflictDoNothing()
+        .returning({ tenantId: learningEvents.tenantId, key: learningEvents.idempotencyKey });
+      const isNew = new Set(inserted.map((r) => `${r.tenantId}\u0000${r.key}`));
+      for (const e of plain) if (isNew.has(`${e.tenantId}\u0000${e.idempotencyKey}`)) add(e.tenantId, observed(e));
+    }
+    // A label joins its prediction (the earliest unlabelled row with its predictionId);
+    // without one it is an event of its own.
+    for (const e of labels) {
+      const outcome = await db.transaction(async (txRaw) => {
+        const tx = txRaw as unknown as Db;
+        const [stored] = await tx.insert(learningEvents).values(row(e, false)).onConflictDoNothing().returning({ id: learningEvents.id });
+        if (!stored) return null; // a redelivery: already handled
+        const [joined] = await tx
+          .update(learningEvents)
+          .set({ actual: e.actual! })
+          .where(
+            and(
+              eq(learningEvents.tenantId, e.tenantId as TenantId),
+              eq(learningEvents.predictionId, e.predictionId!),
+              isNull(learningEvents.actual),
+              eq(learningEvents.isLabel, false),
+            ),
+          )
+          .returning({ ts: learningEvents.occurredAt, modelVersionId: learningEvents.modelVersionId, prediction: learningEvents.prediction });
+        if (joined) await tx.update(learningEvents).set({ isLabel: true }).where(eq(learningEvents.id, stored.id));
+        return { joined: joined ?? null };
+      });
+      if (!outcome) continue;
+      const { joined } = outcome;
+      if (joined) {
+        add(e.tenantId, { ts: joined.ts.toISOString(), modelVersionId: joined.modelVersionId ?? e.modelVersionId, features: {}, prediction: joined.prediction ?? e.prediction, actual: e.actual!, labelOnly: true });
+      } else add(e.tenantId, observed(e));
+    }
+    return { tenantsOf: [...byTenant.keys()], fresh: [...byTenant.values()] };
+  }
+}
+
+function row(e: StreamedEvent, isLabel: boolean) {
+  return {
+    tenantId: e.tenantId as TenantId,
+    idempotencyKey: e.idempotencyKey,
+    modelVersionId: e.modelVersionId as ModelVersionId,
+    predictionId: e.predictionId ?? null,
+    segment: e.segment ?? null,
+    source: e.source,
+    prediction: e.prediction,
+    actual: e.actual ?? null,
+    features: e.features,
+    isLabel,
+    occurredAt: new Date(e.ts),
+    receivedAt: new Date(e.receivedAt),
+  };
+}
+
+function observed(e: StreamedEvent): ObservedEvent {
+  return { ts: new Date(e.ts).toISOString(), modelVersionId: e.modelVersionId, features: e.features, prediction: e.prediction, ...(e.actual !== undefined ? { actual: e.actual } : {}) };
 }

@@ -39,7 +39,12 @@ export const datasetSnapshots = pgTable(
   ],
 );
 
-/** Signed daily drift reports; immutable like snapshots. */
+/**
+ * Signed daily drift reports, one per tenant and day (report windows do not
+ * overlap); immutable like snapshots. `body` is the report as signed: its
+ * RFC 8785 canonical JSON hashes to `digest` (SHA-256, hex), and `signature`
+ * is Ed25519 over those 32 bytes by the node key `kid`.
+ */
 export const driftReports = pgTable(
   'drift_reports',
   {
@@ -48,18 +53,24 @@ export const driftReports = pgTable(
       .$type<TenantId>()
       .notNull()
       .references(() => tenants.id),
+    /** The tenant's champion when the day closed, if any. */
     modelVersionId: uuid('model_version_id')
       .$type<ModelVersionId>()
-      .notNull()
       .references(() => modelVersions.id),
     day: date('day', { mode: 'string' }).notNull(),
     metrics: jsonb('metrics').notNull(),
+    score: doublePrecision('score'),
+    driftScore: doublePrecision('drift_score'),
     breach: boolean('breach').notNull(),
+    digest: text('digest').notNull(),
     kid: text('kid').notNull(),
     signature: text('signature').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [unique('drift_reports_model_day').on(t.modelVersionId, t.day)],
+  (t) => [
+    unique('drift_reports_tenant_day').on(t.tenantId, t.day),
+    check('drift_reports_digest', sql.raw(`digest ~ '^[0-9a-f]{64}$'`)),
+  ],
 );
 
 export const learningEvents = pgTable(
@@ -79,6 +90,8 @@ export const learningEvents = pgTable(
     prediction: doublePrecision('prediction'),
     actual: doublePrecision('actual'),
     features: jsonb('features').notNull(),
+    /** A delayed label that joined its prediction: kept for idempotency, left out of windows. */
+    isLabel: boolean('is_label').notNull().default(false),
     occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull(),
     receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
@@ -110,6 +123,8 @@ export const alerts = pgTable(
     tenantId: text('tenant_id').$type<TenantId>(),
     severity: text('severity').$type<AlertSeverity>().notNull(),
     kind: text('kind').notNull(),
+    /** Raising the same alert twice (a retry, a redelivery) is one alert. */
+    dedupeKey: text('dedupe_key').unique('alerts_dedupe_key'),
     message: text('message').notNull(),
     details: jsonb('details').notNull().default({}),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
