@@ -415,7 +415,7 @@ function finite(x: number): number | null {
 /**
  * A baseline from stored events: per feature, decile edges of its values
  * and the counts over them (`baselineBins`); per model, the error sums.
- * Features with fewer than two distinct values get no edges and are skipped.
+ * A constant feature gets one edge at its value (a change of it still shows).
  */
 export function buildBaseline(
   events: readonly ObservedEvent[],
