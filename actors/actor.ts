@@ -5,6 +5,8 @@
  * Nothing here performs I/O.
  */
 
+import type { TollgateError } from './errors';
+
 /** Every message carries its type; the behaviour's parser validates the rest. */
 export interface ActorMessage {
   readonly type: string;
@@ -31,6 +33,11 @@ export interface Step<S> {
   readonly state: S;
   readonly effects?: readonly Effect[];
   readonly reply?: unknown;
+  /**
+   * A refusal: the command is answered with this typed error and nothing is
+   * persisted or run (unlike a throw, which is a crash and is retried).
+   */
+  readonly refusal?: TollgateError;
 }
 
 export interface Behaviour<S, M extends ActorMessage = ActorMessage> {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TENANT_STAGES } from '../../db/schema/enums';
 import type { ActorMessage, Behaviour, Effect, Step } from '../actor';
+import { BadRequestError } from '../errors';
 import { parseWith, PrincipalSchema, V } from '../messages';
 import { actorOf } from '../principal';
 import {
@@ -71,6 +72,23 @@ const TenantCommand = z.discriminatedUnion('type', [
   /** An ADMIN's baseline reset, computed by the drift service from the current window. */
   z.strictObject({ ...V, type: z.literal('setBaseline'), by: PrincipalSchema, baseline: BaselineSchema }),
   z.strictObject({ ...V, type: z.literal('driftStatus') }),
+  /** Per-tenant thresholds (ADMIN, checked by the gateway and the port). */
+  z.strictObject({
+    ...V,
+    type: z.literal('setDriftConfig'),
+    by: PrincipalSchema,
+    config: z
+      .strictObject({
+        psiWarn: z.number().positive().max(10).optional(),
+        psiCritical: z.number().positive().max(10).optional(),
+        breachDays: z.number().int().min(1).max(30).optional(),
+        windowDays: z.number().int().min(1).max(30).optional(),
+        closeGraceMs: z.number().int().min(0).max(86_400_000).optional(),
+        minBaselineEvents: z.number().int().min(1).max(10_000_000).optional(),
+        bins: z.number().int().min(2).max(100).optional(),
+      })
+      .refine((c) => Object.keys(c).length > 0, 'config: give at least one setting'),
+  }),
 ]);
 export type TenantCommand = z.infer<typeof TenantCommand>;
 
@@ -164,6 +182,17 @@ export const tenantBehaviour: Behaviour<TenantState, TenantCommand> = {
       }
       case 'driftStatus':
         return { state: raw, reply: driftStatus(state) };
+      case 'setDriftConfig': {
+        const config = { ...state.drift.config, ...msg.config };
+        if (!(config.psiWarn < config.psiCritical)) {
+          return { state: raw, refusal: new BadRequestError(`psiWarn (${config.psiWarn}) must be below psiCritical (${config.psiCritical})`) };
+        }
+        return {
+          state: { ...state, drift: { ...state.drift, config } },
+          effects: [{ kind: 'call', port: 'drift', op: 'auditConfig', args: { tenantId: ctx.id, by: msg.by, before: state.drift.config, after: config } }],
+          reply: config,
+        };
+      }
     }
   },
 };

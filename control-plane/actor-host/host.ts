@@ -277,6 +277,7 @@ export class ActorHost {
         if (attempt < this.#o.maxAttempts) await sleep(this.#o.backoffMs[attempt - 1] ?? 250);
         continue;
       }
+      if (step.refusal) return errorReply(step.refusal);
       try {
         await this.#persist(cell, step, timerId);
       } catch (err) {

@@ -16,6 +16,9 @@ export function driftPort(drift: DriftService): PortHandler {
       case 'auditBaseline':
         await drift.auditBaseline(args.tenantId as string, args.baseline as Record<string, unknown>, (args.by as Principal | undefined) ?? null);
         return { result: null };
+      case 'auditConfig':
+        await drift.auditConfig(args.tenantId as string, args.by as Principal, args.before as Record<string, unknown>, args.after as Record<string, unknown>);
+        return { result: null };
       default:
         throw new Error(`drift port has no operation ${op}`);
     }

@@ -218,6 +218,11 @@ export class DriftService {
     });
   }
 
+  /** Audits a change of a tenant's drift thresholds. */
+  async auditConfig(tenantId: string, by: Principal, before: Record<string, unknown>, after: Record<string, unknown>): Promise<void> {
+    await this.deps.audit.append(this.deps.db, { actor: actorOf(by), action: 'drift.config', subject: `tenant:${tenantId}`, payload: { before, after } });
+  }
+
   /** The baseline an ADMIN's reset takes: the last `days` days of stored events, up to now. */
   async baselineFromCurrentWindow(tenantId: string, opts: { days: number; bins: number; reason: string; by: Principal }): Promise<Baseline> {
     const toDay = dayOf(this.deps.clock.now());

@@ -14,6 +14,18 @@ const ResetBaseline = z.strictObject({
   days: z.number().int().min(1).max(35).optional(),
 });
 
+const DriftConfig = z
+  .strictObject({
+    psiWarn: z.number().positive().max(10).optional(),
+    psiCritical: z.number().positive().max(10).optional(),
+    breachDays: z.number().int().min(1).max(30).optional(),
+    windowDays: z.number().int().min(1).max(30).optional(),
+    closeGraceMs: z.number().int().min(0).max(86_400_000).optional(),
+    minBaselineEvents: z.number().int().min(1).max(10_000_000).optional(),
+    bins: z.number().int().min(2).max(100).optional(),
+  })
+  .refine((c) => Object.keys(c).length > 0, 'give at least one setting');
+
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 function tenantParam(id: string): string {
@@ -49,6 +61,13 @@ export function driftRoutes(drift: DriftService, registry: RegistryService, acto
       const report = DAY.test(day) ? await drift.getReportByDay(tenantId, day) : null;
       if (!report) throw new NotFoundError(`no drift report of tenant ${tenantId} for ${day}`);
       return c.json(report);
+    })
+    .put('/tenants/:tenantId/drift/config', async (c) => {
+      const tenantId = tenantParam(c.req.param('tenantId'));
+      await registry.getTenant(tenantId);
+      await registry.requireRoleAudited(c.var.principal, 'ADMIN', 'changing drift thresholds', `tenant:${tenantId}`);
+      const config = await readJson(c, DriftConfig);
+      return c.json(await actors.ask('tenant', tenantId, { type: 'setDriftConfig', by: c.var.principal, config }));
     })
     .post('/tenants/:tenantId/baseline/reset', async (c) => {
       const tenantId = tenantParam(c.req.param('tenantId'));

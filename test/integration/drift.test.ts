@@ -257,6 +257,23 @@ function driftSuite(name: string, env: () => Promise<{ env: Record<string, strin
     assert.equal(r.models[ctx.modelId], { ...r.models[ctx.modelId], n: 1, mae: 1, bias: 1 });
   });
 
+  test('thresholds per tenant: ADMIN sets them (audited); bad values refused, nothing changed', async (ctx) => {
+    expectError(await ctx.manager('PUT', '/api/v1/tenants/farm/drift/config', { psiCritical: 0.5 }), 403, 'FORBIDDEN');
+    expectError(await ctx.admin('PUT', '/api/v1/tenants/farm/drift/config', {}), 400, 'BAD_REQUEST', /at least one/);
+    expectError(await ctx.admin('PUT', '/api/v1/tenants/farm/drift/config', { psiCritical: -1 }), 400, 'BAD_REQUEST', /psiCritical/);
+    expectError(await ctx.admin('PUT', '/api/v1/tenants/farm/drift/config', { psiWarn: 'high' }), 400, 'BAD_REQUEST', /psiWarn/);
+    expectError(await ctx.admin('PUT', '/api/v1/tenants/farm/drift/config', { psiWarn: 0.3 }), 400, 'BAD_REQUEST', /below psiCritical/);
+    const before = (await ctx.agronomist('GET', '/api/v1/tenants/farm/drift')).body.window.config;
+    assert.equal(before, { psiWarn: 0.1, psiCritical: 0.25, bins: 10, windowDays: 7, breachDays: 3, closeGraceMs: 900_000, minBaselineEvents: 100 });
+    const res = await ctx.admin('PUT', '/api/v1/tenants/farm/drift/config', { psiWarn: 0.2, psiCritical: 0.4 });
+    assert.is(res.status, 200, res.text);
+    assert.equal(res.body, { ...before, psiWarn: 0.2, psiCritical: 0.4 });
+    assert.equal((await ctx.agronomist('GET', '/api/v1/tenants/farm/drift')).body.window.config, res.body);
+    const audit = (await ctx.admin('GET', '/api/v1/audit?limit=1000')).body.entries as Array<{ action: string; payload: { after?: { psiCritical: number } } }>;
+    assert.ok(audit.some((e) => e.action === 'drift.config' && e.payload.after?.psiCritical === 0.4));
+    assert.is((await ctx.admin('PUT', '/api/v1/tenants/farm/drift/config', { psiWarn: 0.1, psiCritical: 0.25 })).status, 200);
+  });
+
   test('a day with no events closes with a null score and ends the run', async (ctx) => {
     const day = dayOf(ctx.sys.clock.now().getTime());
     await nextDay(ctx);
