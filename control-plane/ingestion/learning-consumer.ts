@@ -10,7 +10,7 @@ import type { Consumption, DurableStreams, StreamMsg } from '../ports/stream';
 /** Messages stored per multi-row insert. */
 export const STORE_BATCH = 500;
 /** How long a partial batch waits for more messages before it is stored. */
-const LINGER_MS = 5;
+const LINGER_MS = 10;
 /** Events per `observe` command (the actor's command limit is 256 KB). */
 const OBSERVE_CHUNK = 400;
 
@@ -43,7 +43,7 @@ export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: s
     return flushing;
   };
 
-  return streams.consume({ stream: `${prefix}_LEARNING`, durable: 'learning-store', ackWaitMs: 30_000 }, async (msg) => {
+  return streams.consume({ stream: `${prefix}_LEARNING`, durable: 'learning-store', ackWaitMs: 30_000, prefetch: 2 * STORE_BATCH }, async (msg) => {
     buffer.push(msg);
     if (buffer.length >= STORE_BATCH) return flush();
     linger ??= setTimeout(() => void flush(), LINGER_MS);

@@ -60,6 +60,11 @@ export interface ConsumeOptions {
   ackWaitMs: number;
   /** Deliveries after which an unacked message is given up on; absent = no limit. */
   maxDeliver?: number;
+  /**
+   * Messages fetched ahead per pull (JetStream `max_messages`, SQL rows per
+   * query); absent = the adapter's default. Batching consumers raise it.
+   */
+  prefetch?: number;
 }
 
 export interface Consumption {
@@ -133,6 +138,7 @@ export function assertConsumeOptions(options: ConsumeOptions): void {
   if (options.filterSubject !== undefined) assertPattern(options.filterSubject);
   assertPositiveInt(options.ackWaitMs, 'ackWaitMs');
   if (options.maxDeliver !== undefined) assertPositiveInt(options.maxDeliver, 'maxDeliver');
+  if (options.prefetch !== undefined) assertPositiveInt(options.prefetch, 'prefetch');
 }
 
 /** Whether some subject matches both patterns (`*` one token, final `>` one or more). */

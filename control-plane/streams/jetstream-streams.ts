@@ -150,7 +150,7 @@ export class JetStreamStreams implements DurableStreams {
       throw translate(err, what);
     }
     if (this.#running.has(key)) throw new LockedError(`${what} is already running here`);
-    const running = new JsConsumption(consumer, handler, this.#batch);
+    const running = new JsConsumption(consumer, handler, options.prefetch ?? this.#batch);
     this.#running.set(key, running);
     return {
       stop: async () => {

@@ -163,7 +163,7 @@ export class SqlStreams implements DurableStreams {
       throw err;
     }
     if (this.#consumers.has(key)) throw new LockedError(`consumer ${options.durable} on stream ${options.stream} is already running here`);
-    const consumer = new SqlConsumer(this.db, options, row!.ackFloor, handler, this.#pollMs, this.#batchSize);
+    const consumer = new SqlConsumer(this.db, options, row!.ackFloor, handler, this.#pollMs, options.prefetch ?? this.#batchSize);
     this.#consumers.set(key, consumer);
     consumer.start();
     return {
