@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { and, eq, inArray } from 'drizzle-orm';
 import { ForbiddenError, UnauthenticatedError } from '../../actors/errors';
 import type { EventBatch, StreamedEvent } from '../../actors/learning/event';
@@ -14,7 +15,8 @@ import type { RegistryService } from '../registry/registry-service';
 import type { SourceRegistry } from './sources';
 
 const FUTURE_SKEW_MS = 5 * 60_000;
-const PUBLISH_CONCURRENCY = 256;
+/** Events per stream message (JetStream's default message limit is 1 MB). */
+const STREAM_CHUNK = 200;
 
 export interface IngestResult {
   accepted: number;
@@ -76,15 +78,22 @@ export class IngestionService {
       }
     });
 
+    // Events travel in chunks: one stream message per chunk, its msgId the
+    // digest of its keys, so an identical replay is refused by the stream's
+    // de-duplication as a whole. Every event is stored once whatever happens
+    // (the table's unique key), and the keys stored are checked above.
     let accepted = 0;
     const subject = `${this.subjectPrefix}.learn.${tenantId}`;
     const encoder = new TextEncoder();
-    for (let i = 0; i < toPublish.length; i += PUBLISH_CONCURRENCY) {
-      const acks = await Promise.all(
-        toPublish.slice(i, i + PUBLISH_CONCURRENCY).map(({ event, msgId }) => this.streams.publish(subject, encoder.encode(JSON.stringify(event)), msgId)),
-      );
-      for (const ack of acks) (ack.duplicate ? duplicates++ : accepted++);
-    }
+    const chunks: Array<typeof toPublish> = [];
+    for (let i = 0; i < toPublish.length; i += STREAM_CHUNK) chunks.push(toPublish.slice(i, i + STREAM_CHUNK));
+    const acks = await Promise.all(
+      chunks.map((chunk) => {
+        const digest = createHash('sha256').update(chunk.map((c) => c.msgId).join('\n')).digest('base64url');
+        return this.streams.publish(subject, encoder.encode(JSON.stringify({ events: chunk.map((c) => c.event) })), `${tenantId}:c:${digest}`);
+      }),
+    );
+    acks.forEach((ack, i) => (ack.duplicate ? (duplicates += chunks[i]!.length) : (accepted += chunks[i]!.length)));
     return { accepted, duplicates, rejected };
   }
 

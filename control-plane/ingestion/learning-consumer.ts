@@ -7,8 +7,10 @@ import { learningEvents } from '../../db/schema';
 import type { ModelVersionId, TenantId } from '../../db/schema/enums';
 import type { Consumption, DurableStreams, StreamMsg } from '../ports/stream';
 
-/** Messages stored per multi-row insert. */
-export const STORE_BATCH = 500;
+/** Stream messages (chunks of up to 200 events) stored together. */
+export const STORE_BATCH = 32;
+/** Rows per INSERT statement (PostgreSQL allows 65,535 parameters; a row has 12). */
+const ROWS_PER_INSERT = 2_000;
 /** How long a partial batch waits for more messages before it is stored. */
 const LINGER_MS = 10;
 /** Events per `observe` command (the actor's command limit is 256 KB). */
@@ -50,10 +52,14 @@ export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: s
   });
 
   async function storeBatch(batch: StreamMsg[]): Promise<void> {
-    const events: Array<{ msg: StreamMsg; e: StreamedEvent }> = [];
+    const messages: StreamMsg[] = [];
+    const events: StreamedEvent[] = [];
     for (const msg of batch) {
       try {
-        events.push({ msg, e: JSON.parse(decoder.decode(msg.data)) as StreamedEvent });
+        const parsed = JSON.parse(decoder.decode(msg.data)) as { events?: StreamedEvent[] } & StreamedEvent;
+        // A chunk `{ events: [...] }`, or one event (as earlier versions published them).
+        events.push(...(Array.isArray(parsed.events) ? parsed.events : [parsed]));
+        messages.push(msg);
       } catch (err) {
         // Nothing can make a malformed message well-formed: log it and move on.
         log.error({ err, seq: msg.seq, msgId: msg.msgId }, 'malformed learning event on the stream; dropped');
@@ -63,14 +69,14 @@ export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: s
     let fresh: ObservedEvent[][];
     let tenantsOf: string[];
     try {
-      ({ fresh, tenantsOf } = await store(events.map((x) => x.e)));
+      ({ fresh, tenantsOf } = await store(events));
     } catch (err) {
       // Not stored: nak, the stream redelivers; say why, so a stuck consumer is visible.
-      log.warn({ err, messages: events.length, firstSeq: events[0]?.msg.seq }, 'could not store learning events; they will be redelivered');
-      for (const { msg } of events) msg.nak(1_000);
+      log.warn({ err, messages: messages.length, firstSeq: messages[0]?.seq }, 'could not store learning events; they will be redelivered');
+      for (const msg of messages) msg.nak(1_000);
       return;
     }
-    await Promise.all(events.map(({ msg }) => msg.ack().catch((err: unknown) => log.warn({ err, seq: msg.seq }, 'ack not confirmed; the event may be redelivered (stored once)'))));
+    await Promise.all(messages.map((msg) => msg.ack().catch((err: unknown) => log.warn({ err, seq: msg.seq }, 'ack not confirmed; the event may be redelivered (stored once)'))));
     if (!forward) return;
     for (let t = 0; t < tenantsOf.length; t++) {
       const list = fresh[t]!;
@@ -92,14 +98,16 @@ export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: s
     };
     const labels = events.filter((e) => e.actual !== undefined && e.predictionId);
     const plain = events.filter((e) => !(e.actual !== undefined && e.predictionId));
-    if (plain.length) {
+    for (let i = 0; i < plain.length; i += ROWS_PER_INSERT) {
+      const part = plain.slice(i, i + ROWS_PER_INSERT);
       const inserted = await db
         .insert(learningEvents)
-        .values(plain.map((e) => row(e, false)))
+        .values(part.map((e) => row(e, false)))
         .onConflictDoNothing()
         .returning({ tenantId: learningEvents.tenantId, key: learningEvents.idempotencyKey });
       const isNew = new Set(inserted.map((r) => `${r.tenantId}\u0000${r.key}`));
-      for (const e of plain) if (isNew.has(`${e.tenantId}\u0000${e.idempotencyKey}`)) add(e.tenantId, observed(e));
+      // delete, not has: a key twice in the batch (overlapping chunks) is new once.
+      for (const e of part) if (isNew.delete(`${e.tenantId}\u0000${e.idempotencyKey}`)) add(e.tenantId, observed(e));
     }
     // A label joins its prediction (the earliest unlabelled row with its predictionId);
     // without one it is an event of its own.
