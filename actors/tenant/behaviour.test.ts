@@ -64,7 +64,14 @@ test('a bad threshold pair is a typed refusal, not a crash, and changes nothing'
   assert.ok(s.refusal instanceof BadRequestError);
   assert.match(s.refusal!.message, /psiWarn \(0.5\) must be below psiCritical \(0.25\)/);
   assert.throws(() => tenantBehaviour.parse({ type: 'setDriftConfig', by, config: {} }), /at least one/);
-  assert.throws(() => tenantBehaviour.parse({ type: 'observe', events: [{ ts: 'x' }] }), /modelVersionId|features|prediction/);
+  assert.throws(() => tenantBehaviour.parse({ type: 'observe', events: [{ ts: 'x' }] }), /events: \[0\]\.modelVersionId: expected a string/);
+  const ok = { ts: 't', modelVersionId: 'm', features: { a: 1 }, prediction: 1 };
+  assert.throws(() => tenantBehaviour.parse({ type: 'observe', events: [ok, { ...ok, features: { a: '1' } }] }), /events: \[1\]\.features\.a: expected a number/);
+  assert.throws(() => tenantBehaviour.parse({ type: 'observe', events: [{ ...ok, extra: 1 }] }), /unknown field\(s\) extra/);
+  assert.throws(() => tenantBehaviour.parse({ type: 'observe', events: [{ ...ok, actual: 'x' }] }), /actual: expected a number/);
+  assert.throws(() => tenantBehaviour.parse({ type: 'observe', events: 'all' }), /events: expected an array/);
+  assert.throws(() => tenantBehaviour.parse({ type: 'observe', events: Array.from({ length: 5001 }, () => ok) }), /at most 5000/);
+  assert.is((tenantBehaviour.parse({ type: 'observe', events: [ok] }) as { events: unknown[] }).events.length, 1);
 });
 
 test.run();

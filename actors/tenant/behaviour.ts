@@ -17,6 +17,7 @@ import {
   type DayAgg,
   type DriftReportBody,
   type DriftState,
+  type ObservedEvent,
 } from './drift-window';
 
 const DAY = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a YYYY-MM-DD day');
@@ -38,14 +39,37 @@ const BaselineSchema = z.strictObject({
   by: z.string(),
   reason: z.string(),
 });
-const ObservedEventSchema = z.strictObject({
-  ts: z.string(),
-  modelVersionId: z.string(),
-  features: z.record(z.string(), z.number()),
-  prediction: z.number(),
-  actual: z.number().nullable().optional(),
-  labelOnly: z.boolean().optional(),
-});
+/**
+ * Live events arrive by the thousand per second: a hand-written check (zod
+ * costs more than the binning here) with zod's strictness — the same fields,
+ * types and no unknown keys — and a message that names the index and field.
+ */
+function isObservedEvents(value: unknown, ctx: z.RefinementCtx): value is ObservedEvent[] {
+  if (!Array.isArray(value)) return fail(ctx, 'expected an array');
+  if (value.length > 5_000) return fail(ctx, 'at most 5000 events');
+  for (let i = 0; i < value.length; i++) {
+    const e = value[i] as Record<string, unknown> | null;
+    if (typeof e !== 'object' || e === null) return fail(ctx, `[${i}]: expected an object`);
+    for (const key in e) if (!OBSERVED_KEYS.has(key)) return fail(ctx, `[${i}]: unknown field(s) ${key}`);
+    if (typeof e.ts !== 'string') return fail(ctx, `[${i}].ts: expected a string`);
+    if (typeof e.modelVersionId !== 'string') return fail(ctx, `[${i}].modelVersionId: expected a string`);
+    if (typeof e.prediction !== 'number') return fail(ctx, `[${i}].prediction: expected a number`);
+    if (e.actual !== undefined && e.actual !== null && typeof e.actual !== 'number') return fail(ctx, `[${i}].actual: expected a number`);
+    if (e.labelOnly !== undefined && typeof e.labelOnly !== 'boolean') return fail(ctx, `[${i}].labelOnly: expected a boolean`);
+    const f = e.features as Record<string, unknown> | null;
+    if (typeof f !== 'object' || f === null || Array.isArray(f)) return fail(ctx, `[${i}].features: expected an object`);
+    for (const k in f) if (typeof f[k] !== 'number') return fail(ctx, `[${i}].features.${k}: expected a number`);
+  }
+  return true;
+}
+const OBSERVED_KEYS = new Set(['ts', 'modelVersionId', 'features', 'prediction', 'actual', 'labelOnly']);
+
+function fail(ctx: z.RefinementCtx, message: string): false {
+  ctx.addIssue({ code: 'custom', message });
+  return false;
+}
+
+const ObservedEvents = z.unknown().superRefine((v, ctx) => void isObservedEvents(v, ctx)) as unknown as z.ZodType<ObservedEvent[]>;
 
 const TenantCommand = z.discriminatedUnion('type', [
   z.strictObject({ ...V, type: z.literal('create'), by: PrincipalSchema, name: z.string(), stage: z.enum(TENANT_STAGES).optional() }),
@@ -60,7 +84,7 @@ const TenantCommand = z.discriminatedUnion('type', [
     parentId: z.string().nullable().optional(),
   }),
   /** Live learning events (from the learning-stream consumer). */
-  z.strictObject({ ...V, type: z.literal('observe'), events: z.array(ObservedEventSchema).max(5_000) }),
+  z.strictObject({ ...V, type: z.literal('observe'), events: ObservedEvents }),
   /** The close timer of a day. */
   z.strictObject({ ...V, type: z.literal('closeDay'), day: DAY }),
   /** The day recomputed from the stored events, with a first baseline when one was due. */

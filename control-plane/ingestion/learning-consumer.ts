@@ -1,4 +1,5 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import { rowsOf } from '../../db/rows';
 import type { Logger } from 'pino';
 import type { StreamedEvent } from '../../actors/learning/event';
 import type { ObservedEvent } from '../../actors/tenant/drift-window';
@@ -34,6 +35,7 @@ export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: s
   let buffer: StreamMsg[] = [];
   let linger: NodeJS.Timeout | null = null;
   let flushing: Promise<void> = Promise.resolve();
+  let forwarding: Promise<void> = Promise.resolve();
 
   const flush = (): Promise<void> => {
     if (linger) clearTimeout(linger);
@@ -78,14 +80,20 @@ export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: s
     }
     await Promise.all(messages.map((msg) => msg.ack().catch((err: unknown) => log.warn({ err, seq: msg.seq }, 'ack not confirmed; the event may be redelivered (stored once)'))));
     if (!forward) return;
-    for (let t = 0; t < tenantsOf.length; t++) {
-      const list = fresh[t]!;
-      for (let i = 0; i < list.length; i += OBSERVE_CHUNK) {
-        await forward(tenantsOf[t]!, list.slice(i, i + OBSERVE_CHUNK)).catch((err: unknown) =>
-          log.warn({ err, tenantId: tenantsOf[t] }, 'could not update the live drift window; the day is recomputed from stored events when it closes'),
-        );
+    // The window update of this batch overlaps the next batch's insert; at
+    // most one batch is in flight, and per tenant the order is kept.
+    const previous = forwarding;
+    forwarding = previous.then(async () => {
+      for (let t = 0; t < tenantsOf.length; t++) {
+        const list = fresh[t]!;
+        for (let i = 0; i < list.length; i += OBSERVE_CHUNK) {
+          await forward(tenantsOf[t]!, list.slice(i, i + OBSERVE_CHUNK)).catch((err: unknown) =>
+            log.warn({ err, tenantId: tenantsOf[t] }, 'could not update the live drift window; the day is recomputed from stored events when it closes'),
+          );
+        }
       }
-    }
+    });
+    await previous;
   }
 
   /** Stores the events; returns, per tenant, the ones that were new (for the live window). */
@@ -100,12 +108,8 @@ export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: s
     const plain = events.filter((e) => !(e.actual !== undefined && e.predictionId));
     for (let i = 0; i < plain.length; i += ROWS_PER_INSERT) {
       const part = plain.slice(i, i + ROWS_PER_INSERT);
-      const inserted = await db
-        .insert(learningEvents)
-        .values(part.map((e) => row(e, false)))
-        .onConflictDoNothing()
-        .returning({ tenantId: learningEvents.tenantId, key: learningEvents.idempotencyKey });
-      const isNew = new Set(inserted.map((r) => `${r.tenantId}\u0000${r.key}`));
+      const inserted = await insertMany(db, part);
+      const isNew = new Set(inserted.map((r) => `${r.tenant_id}\u0000${r.idempotency_key}`));
       // delete, not has: a key twice in the batch (overlapping chunks) is new once.
       for (const e of part) if (isNew.delete(`${e.tenantId}\u0000${e.idempotencyKey}`)) add(e.tenantId, observed(e));
     }
@@ -139,6 +143,37 @@ export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: s
     }
     return { tenantsOf: [...byTenant.keys()], fresh: [...byTenant.values()] };
   }
+}
+
+/**
+ * One INSERT for many events with a single parameter: the rows as JSON,
+ * expanded by jsonb_to_recordset. A parameter per value (drizzle's multi-row
+ * VALUES) costs more to build and to parse than the insert itself here.
+ */
+async function insertMany(db: Db, events: readonly StreamedEvent[]): Promise<Array<{ tenant_id: string; idempotency_key: string }>> {
+  const rows = JSON.stringify(
+    events.map((e) => ({
+      tenant_id: e.tenantId,
+      idempotency_key: e.idempotencyKey,
+      model_version_id: e.modelVersionId,
+      prediction_id: e.predictionId ?? null,
+      segment: e.segment ?? null,
+      source: e.source,
+      prediction: e.prediction,
+      actual: e.actual ?? null,
+      features: e.features,
+      occurred_at: e.ts,
+      received_at: e.receivedAt,
+    })),
+  );
+  const result = await db.execute(sql`
+    insert into learning_events (tenant_id, idempotency_key, model_version_id, prediction_id, segment, source, prediction, actual, features, occurred_at, received_at)
+    select tenant_id, idempotency_key, model_version_id, prediction_id, segment, source, prediction, actual, features, occurred_at, received_at
+    from jsonb_to_recordset(${rows}::jsonb) as r(tenant_id text, idempotency_key text, model_version_id uuid, prediction_id text, segment text, source text,
+      prediction double precision, actual double precision, features jsonb, occurred_at timestamptz, received_at timestamptz)
+    on conflict do nothing
+    returning tenant_id, idempotency_key`);
+  return rowsOf(result);
 }
 
 function row(e: StreamedEvent, isLabel: boolean) {
