@@ -79,6 +79,10 @@ export class RequestTimeoutError extends UnavailableError {
 export class DeadLetteredError extends TollgateError {
   override readonly code: string = 'DEAD_LETTERED';
 }
+/** A rollback with nothing to go back to (no champion, or no previous stable version). */
+export class NothingToRollBackError extends TollgateError {
+  override readonly code: string = 'NOTHING_TO_ROLL_BACK';
+}
 
 const BY_CODE: Record<string, new (message: string, options?: { details?: Record<string, unknown> }) => TollgateError> = {
   BAD_REQUEST: BadRequestError,
@@ -96,6 +100,7 @@ const BY_CODE: Record<string, new (message: string, options?: { details?: Record
   NO_RESPONDERS: NoRespondersError,
   TIMEOUT: RequestTimeoutError,
   DEAD_LETTERED: DeadLetteredError,
+  NOTHING_TO_ROLL_BACK: NothingToRollBackError,
 };
 
 /** An error whose code this process does not know; code and retryable kept as sent. */

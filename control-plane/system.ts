@@ -25,6 +25,8 @@ import { SourceRegistry } from './ingestion/sources';
 import { driftMetrics } from './drift/drift-metrics';
 import { driftPort } from './drift/drift-port';
 import { DriftService } from './drift/drift-service';
+import { raiseAlert } from './alerts/raise-alert';
+import { RoutingTable } from './routing/routing-table';
 import pino, { type Logger } from 'pino';
 import { openDatabase, type Database } from '../db/client';
 import { createApp, type App } from '../gateway/app';
@@ -44,6 +46,7 @@ export interface System {
   database: Database;
   registry: RegistryService;
   drift: DriftService;
+  routing: RoutingTable;
   identity: IdentityService;
   audit: AuditLog;
   host: ActorHost;
@@ -119,7 +122,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     audit.start();
     closers.push(() => audit.flush().finally(() => audit.stop()));
     await audit.registerKey(database.db);
-    const registry = new RegistryService(database.db, audit, clock);
+    const registry = new RegistryService(database.db, audit, clock, (input) => raiseAlert(database.db, streams, config.subjectPrefix, input, clock.now()));
     const identity = new IdentityService(database.db, audit, clock, config.bootstrapAdminToken);
     const firstAdminToken = await identity.ensureFirstAdmin();
     const metrics = createMetrics();
@@ -160,6 +163,9 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     sweep.unref();
     closers.push(async () => clearInterval(sweep));
     const actors = new ActorClient(bus, config.subjectPrefix);
+    const routing = new RoutingTable(database.db, bus, config.subjectPrefix, log);
+    await routing.start();
+    closers.push(async () => routing.stop());
 
     const sources = new SourceRegistry(database.db, audit);
     const ingestion = new IngestionService(database.db, streams, sources, registry, audit, clock, config.subjectPrefix);
@@ -168,13 +174,14 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     );
     closers.push(() => learning.stop());
 
-    const app = createApp({ db: database.db, audit, registry, identity, actors, ingestion, sources, drift, metrics, log, readiness });
+    const app = createApp({ db: database.db, audit, registry, identity, actors, ingestion, sources, drift, routing, metrics, log, readiness });
 
     return {
       app,
       database,
       registry,
       drift,
+      routing,
       identity,
       audit,
       host,

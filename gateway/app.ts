@@ -17,6 +17,8 @@ import { registryRoutes } from './routes/registry';
 import { userRoutes } from './routes/users';
 import { ingestionRoutes } from './routes/ingestion';
 import { driftRoutes } from './routes/drift';
+import { routingRoutes } from './routes/routing';
+import type { RoutingTable } from '../control-plane/routing/routing-table';
 import type { DriftService } from '../control-plane/drift/drift-service';
 import type { IngestionService } from '../control-plane/ingestion/ingest';
 import type { SourceRegistry } from '../control-plane/ingestion/sources';
@@ -56,6 +58,7 @@ export interface AppDeps {
   ingestion: IngestionService;
   sources: SourceRegistry;
   drift: DriftService;
+  routing: RoutingTable;
   identity: IdentityService;
   metrics: Metrics;
   log: Logger;
@@ -71,7 +74,8 @@ export function createApp(deps: AppDeps) {
     .route('/', auditRoutes(deps.db, deps.audit))
     .route('/', userRoutes(deps.identity, deps.registry))
     .route('/', ingestionRoutes(deps.ingestion, deps.sources, deps.registry))
-    .route('/', driftRoutes(deps.drift, deps.registry, deps.actors));
+    .route('/', driftRoutes(deps.drift, deps.registry, deps.actors))
+    .route('/', routingRoutes(deps.routing));
 
   const app = new Hono()
     .use('*', requestId())

@@ -14,6 +14,7 @@ const ModelCommand = z.discriminatedUnion('type', [
     expectedRevision: z.number().int().min(0),
   }),
   z.strictObject({ ...V, type: z.literal('approve'), by: PrincipalSchema, decision: z.enum(['approve', 'reject']), justification: z.string() }),
+  z.strictObject({ ...V, type: z.literal('setCanaryTraffic'), by: PrincipalSchema, percent: z.number().min(0).max(100), reason: z.string() }),
 ]);
 export type ModelCommand = z.infer<typeof ModelCommand>;
 
@@ -30,7 +31,7 @@ export const modelVersionBehaviour: Behaviour<ModelActorState, ModelCommand> = {
   parse: (raw) => parseWith(ModelCommand, raw),
   step(state, msg, ctx) {
     const { type, v: _v, by, ...input } = msg;
-    const op = type === 'transition' ? 'transition' : 'recordApproval';
+    const op = type === 'transition' ? 'transition' : type === 'approve' ? 'recordApproval' : 'setCanaryTraffic';
     return { state, effects: [{ kind: 'call', port: 'registry', op, args: { modelId: ctx.id, by, input }, reply: true }] };
   },
 };

@@ -83,6 +83,8 @@ const TenantCommand = z.discriminatedUnion('type', [
     artifactSha256: z.string().nullable().optional(),
     parentId: z.string().nullable().optional(),
   }),
+  /** Production rollback (ADMIN; the registry port checks and does it in one transaction). */
+  z.strictObject({ ...V, type: z.literal('rollback'), by: PrincipalSchema, reason: z.string(), trigger: z.string().optional() }),
   /** Live learning events (from the learning-stream consumer). */
   z.strictObject({ ...V, type: z.literal('observe'), events: ObservedEvents }),
   /** The close timer of a day. */
@@ -150,6 +152,10 @@ export const tenantBehaviour: Behaviour<TenantState, TenantCommand> = {
         const { type, v: _v, by, ...input } = msg;
         const op = type === 'create' ? 'createTenant' : 'createModel';
         return { state: raw, effects: [{ kind: 'call', port: 'registry', op, args: { tenantId: ctx.id, by, input }, reply: true }] };
+      }
+      case 'rollback': {
+        const { type: _t, v: _v, by, ...input } = msg;
+        return { state: raw, effects: [{ kind: 'call', port: 'registry', op: 'rollback', args: { tenantId: ctx.id, by, input }, reply: true }] };
       }
       case 'observe': {
         const drift = observe(state.drift, msg.events);

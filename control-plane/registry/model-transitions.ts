@@ -2,14 +2,14 @@ import { and, eq, asc, sql } from 'drizzle-orm';
 import { decideTransition } from '../../actors/model-version/lifecycle';
 import { IdempotencyConflictError, LockedError, NotFoundError, RevisionConflictError, TollgateError } from '../../actors/errors';
 import type { Db } from '../../db/client';
-import { rowsOf } from '../../db/rows';
 import { approvals, modelVersions, tenants, transitions, type ModelVersionRow, type TenantRow } from '../../db/schema';
 import type { ModelState, ModelVersionId } from '../../db/schema/enums';
 import type { AuditLog } from '../audit/audit-store';
 import { canonicalJson, sha256Hex } from '../audit/format';
 import { pgConstraint, pgErrorCode, UNIQUE_VIOLATION } from '../db-errors';
 import type { Clock } from '../ports/clock';
-import { modelDto, type ModelDto } from './dto';
+import { type ModelDto } from './dto';
+import { casAndRecord, staleRevision } from './cas-and-record';
 import { actorOf, type Principal } from '../../actors/principal';
 import { isUuid } from './ids';
 
@@ -121,7 +121,7 @@ export class ModelTransitions {
         .where(and(eq(modelVersions.tenantId, tenant.id), eq(modelVersions.state, 'CHAMPION')))
         .for('update');
       if (sitting && sitting.id !== model.id) {
-        await this.casAndRecord(tx, sitting, 'DEPRECATED', now, {
+        await casAndRecord(tx, this.audit, sitting, 'DEPRECATED', now, {
           reason: `superseded by ${model.id}: ${cmd.reason}`,
           actor,
           idempotencyKey: `supersede:${model.id}:${cmd.idempotencyKey}`,
@@ -132,8 +132,9 @@ export class ModelTransitions {
       }
     }
 
-    const dto = await this.casAndRecord(
+    const dto = await casAndRecord(
       tx,
+      this.audit,
       model,
       cmd.to,
       now,
@@ -152,48 +153,6 @@ export class ModelTransitions {
     } else if (model.state === 'CHAMPION') {
       await tx.update(tenants).set({ championId: null, updatedAt: now }).where(and(eq(tenants.id, tenant.id), eq(tenants.championId, model.id)));
     }
-    return dto;
-  }
-
-  /**
-   * Compare-and-set and the transition record in one statement: the row
-   * changes only if nobody else changed it, and the idempotency key is
-   * recorded with the answer it gave, and the audit record is queued for the
-   * sequencer: the whole change is one statement.
-   */
-  private async casAndRecord(
-    tx: Db,
-    row: ModelVersionRow,
-    to: ModelState,
-    now: Date,
-    record: { reason: string; actor: string; idempotencyKey: string; requestDigest: string; audit: Record<string, unknown> },
-    expectedRevision = row.revision,
-    previousStableId: ModelVersionId | null = row.previousStableId,
-  ): Promise<ModelDto> {
-    const dto = modelDto({ ...row, state: to, revision: expectedRevision + 1, updatedAt: now, previousStableId });
-    const result = await tx.execute(sql`
-      with changed as (
-        update model_versions
-           set state = ${to}, revision = ${expectedRevision + 1}, updated_at = ${dto.updatedAt}::timestamptz,
-               previous_stable_id = ${previousStableId}::uuid
-         where id = ${row.id}::uuid and revision = ${expectedRevision} and state = ${row.state}
-        returning id
-      ), recorded as (
-        insert into transitions (model_version_id, from_state, to_state, reason, actor, idempotency_key, request_digest, revision_after, result, at)
-        select id, ${row.state}, ${to}, ${record.reason}, ${record.actor}, ${record.idempotencyKey}, ${record.requestDigest},
-               ${expectedRevision + 1}, ${JSON.stringify(dto)}::jsonb, ${dto.updatedAt}::timestamptz
-          from changed
-        returning 1
-      )
-      , queued as (
-        insert into audit_queue (at, actor, action, subject, payload)
-        select ${dto.updatedAt}, ${record.actor}, 'model.transitioned', ${`model:${row.id}`}, ${canonicalJson(record.audit)}::jsonb
-          from changed
-        returning 1
-      )
-      select count(*)::int as n from changed`);
-    if (Number(rowsOf<{ n: number }>(result)[0]?.n) !== 1) throw staleRevision(row.id, expectedRevision);
-    this.audit.kick();
     return dto;
   }
 
@@ -224,11 +183,3 @@ function replayOf(prior: { digest: string; result: ModelDto }, idempotencyKey: s
   }
   return prior.result;
 }
-
-function staleRevision(id: string, expected: number, actual?: number): RevisionConflictError {
-  return new RevisionConflictError(
-    `model version ${id} is at revision ${actual ?? 'a newer revision'}, not ${expected}; reload it and retry`,
-    { details: { expectedRevision: expected, ...(actual !== undefined ? { actualRevision: actual } : {}) } },
-  );
-}
-

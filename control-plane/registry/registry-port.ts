@@ -35,6 +35,22 @@ export function registryPort(registry: RegistryService): PortHandler {
         const model = await registry.getModel(modelId!);
         return { result: a, events: [{ tenantId: model.tenantId, type: 'model.approval', data: a }] };
       }
+      case 'setCanaryTraffic': {
+        const m = await registry.setCanaryTraffic(modelId!, input as { percent: number; reason: string }, by);
+        return { result: m, events: [{ tenantId: m.tenantId, type: 'canary.traffic', data: m }] };
+      }
+      case 'rollback': {
+        const r = await registry.rollback(tenantId!, input as { reason: string; trigger?: string }, by);
+        return {
+          result: r,
+          events: [
+            { tenantId: tenantId!, type: 'model.transitioned', data: r.rolledBack },
+            { tenantId: tenantId!, type: 'model.transitioned', data: r.restored },
+            { tenantId: tenantId!, type: 'tenant.rollback', data: { tenantId, from: r.rolledBack.id, to: r.restored.id, reason: r.reason, at: r.at } },
+            { tenantId: tenantId!, type: 'tenant.updated', data: r.tenant },
+          ],
+        };
+      }
       default:
         throw new Error(`registry port has no operation ${op}`);
     }

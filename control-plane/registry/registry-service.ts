@@ -4,13 +4,15 @@ import type { Db } from '../../db/client';
 import { approvals, modelVersions, tenants, type ModelVersionRow, type TenantRow } from '../../db/schema';
 import type { ModelVersionId, TenantId, TenantStage } from '../../db/schema/enums';
 import { roleAtLeast, TERMINAL_STATES } from '../../actors/model-version/lifecycle';
-import { AlreadyExistsError, ForbiddenError, LockedError, NotFoundError } from '../../actors/errors';
+import { AlreadyExistsError, ForbiddenError, IllegalTransitionError, LockedError, NotFoundError } from '../../actors/errors';
 import type { AuditLog } from '../audit/audit-store';
 import { pgErrorCode, UNIQUE_VIOLATION } from '../db-errors';
 import type { Clock } from '../ports/clock';
 import { modelDto, tenantDto, type ModelDto, type TenantDto } from './dto';
 import { isUuid } from './ids';
 import { ModelTransitions, type TransitionCommand } from './model-transitions';
+import { rollbackTenant, type RollbackOutcome } from './rollback';
+import type { AlertInput } from '../alerts/raise-alert';
 
 export type { TransitionCommand } from './model-transitions';
 import { actorOf, type Principal } from '../../actors/principal';
@@ -32,8 +34,31 @@ export class RegistryService {
     private readonly db: Db,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    /** Raises an alert (table + alerts stream); absent in unit setups. */
+    private readonly alert: (input: AlertInput) => Promise<unknown> = async () => undefined,
+    /** Run after a committed production rollback (e.g. the retraining cooldown blacklist). */
+    private readonly afterRollback: Array<(outcome: RollbackOutcome) => Promise<void>> = [],
   ) {
     this.transitions = new ModelTransitions(db, audit, clock);
+  }
+
+  /**
+   * Production rollback (ADMIN): previous stable version back to CHAMPION,
+   * the champion ROLLED_BACK, a forensic lock on the tenant, a P1 alert.
+   */
+  async rollback(tenantId: string, input: { reason: string; trigger?: string }, by: Principal): Promise<RollbackOutcome> {
+    await this.requireRoleAudited(by, 'ADMIN', 'rolling a tenant back', `tenant:${tenantId}`);
+    const outcome = await rollbackTenant({ db: this.db, audit: this.audit, clock: this.clock }, tenantId, input, by);
+    await this.alert({
+      tenantId,
+      severity: 'P1',
+      kind: 'rollback.production',
+      dedupeKey: `rollback:${tenantId}:${outcome.rolledBack.id}`,
+      message: `Production rollback on tenant ${tenantId}: ${outcome.rolledBack.label} → ${outcome.restored.label} (${input.reason}); the tenant is under a forensic lock`,
+      details: { from: outcome.rolledBack.id, to: outcome.restored.id, reason: input.reason, by: actorOf(by), ...(input.trigger ? { trigger: input.trigger } : {}) },
+    });
+    for (const hook of this.afterRollback) await hook(outcome);
+    return outcome;
   }
 
   async createTenant(input: { id: string; name: string; stage?: TenantStage }, by: Principal): Promise<TenantDto> {
@@ -182,6 +207,33 @@ export class RegistryService {
   /** As `transition`, also saying whether the answer is a replay (nothing written). */
   transitionWithOutcome(modelId: string, cmd: TransitionCommand, by: Principal, opts: { rollback?: boolean } = {}): Promise<{ model: ModelDto; replayed: boolean }> {
     return this.transitions.run(modelId, cmd, by, opts);
+  }
+
+  /** Moves a CANARY version's share of traffic (a wave, or 0 to pause it). */
+  async setCanaryTraffic(modelId: string, input: { percent: number; reason: string }, by: Principal): Promise<ModelDto> {
+    await this.requireRoleAudited(by, 'MANAGER', 'changing canary traffic', `model:${modelId}`);
+    const model = await this.loadModel(this.db, modelId);
+    const tenant = await this.loadTenant(this.db, model.tenantId);
+    if (tenant.forensicLock) throw new LockedError(`tenant ${tenant.id} is under a forensic lock (${tenant.forensicLockReason ?? 'no reason given'})`);
+    const now = this.clock.now();
+    const row = await this.db.transaction(async (txRaw) => {
+      const tx = txRaw as unknown as Db;
+      const [updated] = await tx
+        .update(modelVersions)
+        .set({ canaryTrafficPercent: input.percent, updatedAt: now })
+        .where(and(eq(modelVersions.id, model.id), eq(modelVersions.state, 'CANARY')))
+        .returning();
+      if (!updated) return null;
+      await this.audit.append(tx, {
+        actor: actorOf(by),
+        action: 'canary.traffic',
+        subject: `model:${model.id}`,
+        payload: { tenantId: model.tenantId, from: model.canaryTrafficPercent, to: input.percent, reason: input.reason },
+      });
+      return updated;
+    });
+    if (!row) throw new IllegalTransitionError(`model version ${model.id} is ${model.state}, not CANARY: only a canary has canary traffic`);
+    return modelDto(row);
   }
 
   /** Role check whose refusal is an audit entry. */

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  doublePrecision,
   bigserial,
   boolean,
   check,
@@ -36,6 +37,8 @@ export const tenants = pgTable(
     championId: uuid('champion_id').$type<ModelVersionId>(),
     forensicLock: boolean('forensic_lock').notNull().default(false),
     forensicLockReason: text('forensic_lock_reason'),
+    /** Segments never sent to a canary (business-critical traffic). */
+    criticalSegments: text('critical_segments').array().notNull().default(sql`'{}'::text[]`),
     revision: integer('revision').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -63,6 +66,8 @@ export const modelVersions = pgTable(
     previousStableId: uuid('previous_stable_id').$type<ModelVersionId>(),
     state: text('state').$type<ModelState>().notNull().default('DRAFT'),
     canaryVerdict: text('canary_verdict').$type<CanaryVerdict>(),
+    /** Share of the tenant's traffic a CANARY receives, in percent (0 = none). */
+    canaryTrafficPercent: doublePrecision('canary_traffic_percent').notNull().default(0),
     revision: integer('revision').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -77,6 +82,7 @@ export const modelVersions = pgTable(
       'model_versions_canary_verdict_valid',
       sql.raw(`canary_verdict IS NULL OR canary_verdict IN ${sqlList(CANARY_VERDICTS)}`),
     ),
+    check('model_versions_canary_traffic', sql.raw('canary_traffic_percent >= 0 AND canary_traffic_percent <= 100')),
     check('model_versions_artifact_sha256', sql.raw(`artifact_sha256 IS NULL OR artifact_sha256 ~ '^[0-9a-f]{64}$'`)),
     check('model_versions_revision_nonneg', sql.raw('revision >= 0')),
   ],

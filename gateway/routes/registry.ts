@@ -30,6 +30,9 @@ const Transition = z.strictObject({
   expectedRevision: z.number().int().min(0),
 });
 
+const Rollback = z.strictObject({ reason: text(2000) });
+const CanaryTraffic = z.strictObject({ percent: z.number().min(0).max(100), reason: text(2000) });
+
 const Approval = z.strictObject({
   decision: z.enum(['approve', 'reject']),
   justification: text(2000),
@@ -69,11 +72,21 @@ export function registryRoutes(registry: RegistryService, actors: ActorClient) {
       const limit = intParam(c.req.query('limit'), 'limit', 100, 1, 500);
       return c.json(await registry.listModels(c.req.param('tenantId'), c.req.query('after'), limit));
     })
+    .post('/tenants/:tenantId/rollback', async (c) => {
+      const tenantId = tenantParam(c.req.param('tenantId'));
+      const body = await readJson(c, Rollback);
+      return c.json(await actors.ask('tenant', tenantId, { type: 'rollback', by: c.var.principal, ...body }));
+    })
     .get('/models/:id', async (c) => c.json(await registry.getModel(c.req.param('id'))))
     .post('/models/:id/transitions', async (c) => {
       const id = modelParam(c.req.param('id'));
       const body = await readJson(c, Transition);
       return c.json(await actors.ask('model', id, { type: 'transition', by: c.var.principal, ...body }));
+    })
+    .put('/models/:id/canary/traffic', async (c) => {
+      const id = modelParam(c.req.param('id'));
+      const body = await readJson(c, CanaryTraffic);
+      return c.json(await actors.ask('model', id, { type: 'setCanaryTraffic', by: c.var.principal, ...body }));
     })
     .post('/models/:id/approvals', async (c) => {
       const id = modelParam(c.req.param('id'));

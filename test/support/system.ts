@@ -17,7 +17,7 @@ export async function startTestSystem(env: Record<string, string> = {}): Promise
   const system = await buildSystem(config, {
     clock,
     signer: NodeEd25519Signer.generate(),
-    log: pino({ level: 'silent' }),
+    log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     embeddedDir: env.DATABASE_URL ? undefined : 'memory://',
   });
   return Object.assign(system, {
