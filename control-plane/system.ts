@@ -25,8 +25,11 @@ import { SourceRegistry } from './ingestion/sources';
 import { driftMetrics } from './drift/drift-metrics';
 import { driftPort } from './drift/drift-port';
 import { DriftService } from './drift/drift-service';
-import { raiseAlert } from './alerts/raise-alert';
+import { raiseAlert, type AlertInput } from './alerts/raise-alert';
 import { RoutingTable } from './routing/routing-table';
+import { promotionPort } from './promotion/promotion-port';
+import { PromotionService } from './promotion/promotion-service';
+import { startPromotionsOnShadow } from './promotion/promotion-starter';
 import pino, { type Logger } from 'pino';
 import { openDatabase, type Database } from '../db/client';
 import { createApp, type App } from '../gateway/app';
@@ -122,10 +125,12 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     audit.start();
     closers.push(() => audit.flush().finally(() => audit.stop()));
     await audit.registerKey(database.db);
-    const registry = new RegistryService(database.db, audit, clock, (input) => raiseAlert(database.db, streams, config.subjectPrefix, input, clock.now()));
+    const alert = (input: AlertInput) => raiseAlert(database.db, streams, config.subjectPrefix, input, clock.now());
+    const registry = new RegistryService(database.db, audit, clock, alert);
     const identity = new IdentityService(database.db, audit, clock, config.bootstrapAdminToken);
     const firstAdminToken = await identity.ensureFirstAdmin();
     const metrics = createMetrics();
+    const promotion = new PromotionService({ db: database.db, registry, audit, bus, clock, prefix: config.subjectPrefix, log, alert });
     const drift = new DriftService({ db: database.db, signer, audit, streams, bus, clock, prefix: config.subjectPrefix, log, metrics: driftMetrics(metrics.registry) });
 
     // With NATS, several nodes may share the actors: each runs the shards it leases.
@@ -143,7 +148,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       store: new SqlActorStore(database.db),
       clock,
       log,
-      ports: { registry: registryPort(registry), drift: driftPort(drift) },
+      ports: { registry: registryPort(registry), drift: driftPort(drift), promotion: promotionPort(promotion) },
       metrics: hostMetrics(metrics.registry, () => host.resident),
       ...(leases ? { ownership: leases } : {}),
       prefix: config.subjectPrefix,
@@ -166,6 +171,8 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     const routing = new RoutingTable(database.db, bus, config.subjectPrefix, log);
     await routing.start();
     closers.push(async () => routing.stop());
+    const promotions = startPromotionsOnShadow({ bus, actors, registry, prefix: config.subjectPrefix, log });
+    closers.push(async () => promotions.unsubscribe());
 
     const sources = new SourceRegistry(database.db, audit);
     const ingestion = new IngestionService(database.db, streams, sources, registry, audit, clock, config.subjectPrefix);

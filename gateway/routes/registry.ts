@@ -33,6 +33,8 @@ const Transition = z.strictObject({
 const Rollback = z.strictObject({ reason: text(2000) });
 const CanaryTraffic = z.strictObject({ percent: z.number().min(0).max(100), reason: text(2000) });
 
+const PromotionControl = z.strictObject({ reason: text(2000) });
+
 const Approval = z.strictObject({
   decision: z.enum(['approve', 'reject']),
   justification: text(2000),
@@ -87,6 +89,23 @@ export function registryRoutes(registry: RegistryService, actors: ActorClient) {
       const id = modelParam(c.req.param('id'));
       const body = await readJson(c, CanaryTraffic);
       return c.json(await actors.ask('model', id, { type: 'setCanaryTraffic', by: c.var.principal, ...body }));
+    })
+    .get('/models/:id/promotion', async (c) => {
+      const id = modelParam(c.req.param('id'));
+      await registry.getModel(id);
+      return c.json({ modelVersionId: id, promotion: await actors.ask('model', id, { type: 'promotionStatus' }) });
+    })
+    .post('/models/:id/promotion/kill', async (c) => {
+      const id = modelParam(c.req.param('id'));
+      const body = await readJson(c, PromotionControl);
+      await registry.getModel(id);
+      return c.json(await actors.ask('model', id, { type: 'killPromotion', by: c.var.principal, ...body }));
+    })
+    .post('/models/:id/promotion/resume', async (c) => {
+      const id = modelParam(c.req.param('id'));
+      const body = await readJson(c, PromotionControl);
+      await registry.getModel(id);
+      return c.json(await actors.ask('model', id, { type: 'resumePromotion', by: c.var.principal, ...body }));
     })
     .post('/models/:id/approvals', async (c) => {
       const id = modelParam(c.req.param('id'));
