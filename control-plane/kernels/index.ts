@@ -34,3 +34,4 @@ export {
   sustainedBreach,
   type BreachVerdict,
 } from './rolling';
+export * from './canary/index';
