@@ -63,7 +63,7 @@ test('a clear improvement with enough samples: PROMOTE by the sequential test, w
   assert.equal(r.tests.sequential, sequentialLook(k, c, { nullDifference: 0 }).result);
   assert.ok(r.tests.sequential!.pValue < 0.05);
   assert.equal(r.state, { looks: 1, pValue: r.tests.sequential!.pValue, n: { control: 3000, canary: 3000 } });
-  assert.match(r.reason, /^canary better than control: always-valid p .* < alpha 0\.05 after 1 looks/);
+  assert.match(r.reason, /^canary better than control: always-valid p .* < alpha 0\.05 after 1 look,/);
   // The JSON of an evaluation round-trips (no typed arrays, no functions).
   assert.equal(JSON.parse(JSON.stringify(r)).decision, 'PROMOTE');
 });
