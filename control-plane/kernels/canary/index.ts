@@ -29,5 +29,6 @@ export {
   type SequentialResult,
   type SequentialState,
 } from './sequential';
+export { fillExponential, mulberry32 } from './sample';
 export { NoConvergenceError, normalCdf, normalSf, regularizedBeta, studentTCdf, studentTSf } from './special';
 export { welchTest, type WelchResult } from './welch';
