@@ -234,7 +234,7 @@ const CR = 0x0d;
  * Calls `onRecord(fields, line)` for each non-blank record; `line` is the
  * 1-based line on which the record starts.
  */
-function forEachRecord(text: string, file: string, onRecord: (fields: string[], line: number) => void): void {
+export function forEachRecord(text: string, file: string, onRecord: (fields: string[], line: number) => void): void {
   const start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const n = text.length;
   let i = start;

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { KnownHead, VerifyReport } from '../audit/verify';
 import { KeyParseError, parsePublicKeys, verifyExport, type PublicKeys } from './audit-verify';
+import { CanaryInputError, evaluateCsvFiles, summarizeCanary } from './canary-evaluate';
 import { DriftInputError, compareCsvFiles, formatJson, summarizeComparison } from './drift-compare';
 
 /**
@@ -193,13 +194,68 @@ const driftCompare: Command = {
   },
 };
 
+const canaryEvaluate: Command = {
+  path: ['canary', 'evaluate'],
+  synopsis: 'canary evaluate <control.csv> <canary.csv> [--alpha 0.05] [--min-samples 1000] [--mode superiority|non-inferiority]',
+  summary: "the CanaryGuard's decision on two files of errors: Welch, Mann–Whitney and the sequential test, as the live guard computes them",
+  details: [
+    'Each file is CSV with a header row: one column of absolute errors, or',
+    '"prediction" and "actual" columns (the error is |prediction - actual|).',
+    'Takes the guard\'s single, final look: ROLLBACK when the canary\'s MAE is more',
+    'than 5% above the control\'s; PROMOTE when the always-valid p-value is below',
+    'alpha with at least --min-samples per arm (unless Mann–Whitney finds the',
+    'canary\'s errors stochastically larger); otherwise INCONCLUSIVE.',
+    'Prints n, MAE, relative ΔMAE, every test\'s statistics and p-values and the',
+    'decision as JSON on stdout and a one-line summary on stderr; the exit code is',
+    '0 whatever the decision, 2 for a bad file (with its line and column).',
+  ].join('\n'),
+  options: [
+    { name: 'alpha', value: '<p>', help: 'significance level, in (0, 1) (default 0.05)' },
+    { name: 'min-samples', value: '<n>', help: 'minimum labelled samples per arm to promote, ≥ 2 (default 1000)' },
+    { name: 'mode', value: '<mode>', help: 'superiority (default) or non-inferiority (2% margin)' },
+  ],
+  run(args, io) {
+    const [controlPath, canaryPath, ...extra] = args.positionals;
+    if (controlPath === undefined) throw new UsageError('missing <control.csv>', canaryEvaluate);
+    if (canaryPath === undefined) throw new UsageError('missing <canary.csv>', canaryEvaluate);
+    if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`, canaryEvaluate);
+    const config: { alpha?: number; minSamplesPerArm?: number; mode?: 'superiority' | 'non-inferiority' } = {};
+    const alpha = last(args.options.get('alpha'));
+    if (alpha !== undefined) {
+      config.alpha = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(alpha) ? Number(alpha) : Number.NaN;
+      if (!(config.alpha > 0 && config.alpha < 1)) throw new UsageError(`--alpha must be a number in (0, 1), got ${JSON.stringify(alpha)}`, canaryEvaluate);
+    }
+    const minSamples = last(args.options.get('min-samples'));
+    if (minSamples !== undefined) {
+      config.minSamplesPerArm = /^\d+$/.test(minSamples) ? Number(minSamples) : Number.NaN;
+      if (!(config.minSamplesPerArm >= 2 && Number.isSafeInteger(config.minSamplesPerArm))) {
+        throw new UsageError(`--min-samples must be an integer ≥ 2, got ${JSON.stringify(minSamples)}`, canaryEvaluate);
+      }
+    }
+    const mode = last(args.options.get('mode'));
+    if (mode !== undefined) {
+      if (mode !== 'superiority' && mode !== 'non-inferiority') throw new UsageError(`--mode must be superiority or non-inferiority, got ${JSON.stringify(mode)}`, canaryEvaluate);
+      config.mode = mode;
+    }
+    try {
+      const report = evaluateCsvFiles(controlPath, canaryPath, config);
+      io.stdout(formatJson(report) + '\n');
+      io.stderr(summarizeCanary(report) + '\n');
+      return EXIT_OK;
+    } catch (err) {
+      if (!(err instanceof CanaryInputError)) throw err;
+      io.stderr(`tollgate: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+  },
+};
+
 /** Implemented commands. Add a row to add a command. */
-export const COMMANDS: readonly Command[] = [auditVerify, driftCompare];
+export const COMMANDS: readonly Command[] = [auditVerify, driftCompare, canaryEvaluate];
 
 /** Listed in the usage; exit 2 with "not available yet" until implemented. */
 export const COMING: readonly (readonly string[])[] = [
   ['oracle', 'verify'],
-  ['canary', 'evaluate'],
   ['committee'],
   ['user'],
   ['token'],

@@ -1,7 +1,9 @@
 /**
- * Drift kernels (issue #4): pure functions on typed arrays, no dependencies.
- * The tenant actor's drift window and `tollgate drift compare` both use them,
- * so offline and online figures agree bit for bit.
+ * Drift kernels (issue #4) and the canary guard's statistics (issue #6):
+ * pure functions on typed arrays, no dependencies. The tenant actor's drift
+ * window and `tollgate drift compare` both use the first, the live canary
+ * guard and `tollgate canary evaluate` the second, so offline and online
+ * figures agree bit for bit.
  */
 export {
   DEFAULT_BINS,
@@ -34,3 +36,4 @@ export {
   sustainedBreach,
   type BreachVerdict,
 } from './rolling';
+export * from './canary/index';
