@@ -149,10 +149,11 @@ function controlScale(config: CanaryGuardConfig): number {
 /** The decision rules on summaries (see the module comment for which test decides). */
 export function decideCanary(
   evidence: CanaryEvidence,
-  config: CanaryGuardConfig,
+  partial: Partial<CanaryGuardConfig> = {},
   state: SequentialState = INITIAL_SEQUENTIAL_STATE,
   options: LookOptions = {},
 ): CanaryEvaluation {
+  const config = canaryGuardConfig(partial);
   const { control, canary } = evidence;
   const { alpha, mode } = config;
   const margin = mode === 'non-inferiority' ? config.nonInferiorityMargin : 0;
