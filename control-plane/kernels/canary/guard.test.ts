@@ -154,6 +154,17 @@ test('state threads through looks; a look on fewer samples is refused', () => {
   assert.throws(() => canaryGuard(control.subarray(0, 2000), canary.subarray(0, 2000), config, state), (e: unknown) => e instanceof LookOrderError);
 });
 
+test('a significant earlier look does not promote a canary that is worse now', () => {
+  // The state says an earlier look was significant (say a Mann–Whitney veto held it); now the canary is 3% worse.
+  const state = { looks: 2, pValue: 0.001, n: { control: 1000, canary: 1000 } };
+  const r = canaryGuard(exp(3000, 1, 18), exp(3000, 1.03, 19), { maxRelativeDegradation: Infinity }, state);
+  assert.ok(r.tests.sequential!.difference > 0);
+  assert.is(r.state.pValue, 0.001);
+  assert.is(r.decision, 'CONTINUE');
+  assert.is(r.rule, 'not-significant');
+  assert.match(r.reason, /from an earlier look, but the canary is not better than control now/);
+});
+
 test('decideCanary asks a lazily supplied Mann–Whitney only when a promotion is on the table', () => {
   const config = canaryGuardConfig();
   let calls = 0;
