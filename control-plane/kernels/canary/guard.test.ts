@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { summarizeArm } from './arms';
@@ -153,6 +154,17 @@ test('state threads through looks; a look on fewer samples is refused', () => {
   assert.throws(() => canaryGuard(control.subarray(0, 2000), canary.subarray(0, 2000), config, state), (e: unknown) => e instanceof LookOrderError);
 });
 
+test('a significant earlier look does not promote a canary that is worse now', () => {
+  // The state says an earlier look was significant (say a Mann–Whitney veto held it); now the canary is 3% worse.
+  const state = { looks: 2, pValue: 0.001, n: { control: 1000, canary: 1000 } };
+  const r = canaryGuard(exp(3000, 1, 18), exp(3000, 1.03, 19), { maxRelativeDegradation: Infinity }, state);
+  assert.ok(r.tests.sequential!.difference > 0);
+  assert.is(r.state.pValue, 0.001);
+  assert.is(r.decision, 'CONTINUE');
+  assert.is(r.rule, 'not-significant');
+  assert.match(r.reason, /from an earlier look, but the canary is not better than control now/);
+});
+
 test('decideCanary asks a lazily supplied Mann–Whitney only when a promotion is on the table', () => {
   const config = canaryGuardConfig();
   let calls = 0;
@@ -191,6 +203,27 @@ test('empty arms: CONTINUE with NaN figures; bad values and configurations are r
     [{ mixingSd: Infinity }, /mixingSd/],
   ];
   for (const [config, why] of bad) assert.throws(() => canaryGuardConfig(config), (e: unknown) => e instanceof CanaryConfigError && why.test((e as Error).message));
+});
+
+test('property: the decision and every p-value ignore the order of each arm; p-values are in [0, 1]', () => {
+  const errors = fc.array(fc.integer({ min: 0, max: 40 }).map((x) => x / 8), { minLength: 2, maxLength: 60 });
+  const config = { minSamplesPerArm: 2, maxRelativeDegradation: 0.5 };
+  fc.assert(
+    fc.property(errors, errors, fc.boolean(), (k, c, final) => {
+      const r = canaryGuard(f64(k), f64(c), config, INITIAL_SEQUENTIAL_STATE, { final });
+      const shuffled = canaryGuard(f64([...k].reverse()), f64([...c].sort((a, b) => b - a)), config, INITIAL_SEQUENTIAL_STATE, { final });
+      assert.is(shuffled.decision, r.decision);
+      assert.is(shuffled.rule, r.rule);
+      const ps = (e: typeof r) => [e.tests.welch.pTwoSided, e.tests.welch.pLess, e.tests.mannWhitney!.pTwoSided, e.tests.mannWhitney!.pLess, e.tests.sequential?.pValue ?? 1];
+      ps(r).forEach((p, i) => {
+        if (Number.isNaN(p)) return assert.ok(Number.isNaN(ps(shuffled)[i]!));
+        assert.ok(p >= 0 && p <= 1);
+        assert.ok(Math.abs(p - ps(shuffled)[i]!) <= 1e-9);
+      });
+      if (final) assert.is.not(r.decision, 'CONTINUE');
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test.run();

@@ -149,10 +149,11 @@ function controlScale(config: CanaryGuardConfig): number {
 /** The decision rules on summaries (see the module comment for which test decides). */
 export function decideCanary(
   evidence: CanaryEvidence,
-  config: CanaryGuardConfig,
+  partial: Partial<CanaryGuardConfig> = {},
   state: SequentialState = INITIAL_SEQUENTIAL_STATE,
   options: LookOptions = {},
 ): CanaryEvaluation {
+  const config = canaryGuardConfig(partial);
   const { control, canary } = evidence;
   const { alpha, mode } = config;
   const margin = mode === 'non-inferiority' ? config.nonInferiorityMargin : 0;
@@ -192,10 +193,18 @@ export function decideCanary(
   const look = sequentialLook(control, canary, { nullDifference, mixingSd: config.mixingSd }, state);
   const sequential = look.result;
   const goal = mode === 'superiority' ? 'better than control' : `non-inferior to control (margin ${pct(margin)})`;
-  // The mixture only puts weight on Δ < Δ₀, but Λ can still exceed 1/α on the
-  // wrong side when v is tiny; require the estimate on the promoting side too.
-  if (!(sequential.pValue < alpha && sequential.difference < nullDifference)) {
+  if (!(sequential.pValue < alpha)) {
     return undecided('not-significant', `not yet shown ${goal}: always-valid p ${fmt(sequential.pValue)} ≥ alpha ${alpha} after ${looks(sequential.looks)}`, sequential, look.state);
+  }
+  // At a look alone Λ < 1 whenever Δ̂ ≥ Δ₀ (e^{w²/2}·Φ(-w) ≤ ½ for w ≥ 0), but the
+  // running minimum may come from an earlier look: the estimate must be on the promoting side now too.
+  if (!(sequential.difference < nullDifference)) {
+    return undecided(
+      'not-significant',
+      `always-valid p ${fmt(sequential.pValue)} < alpha ${alpha} from an earlier look, but the canary is not ${goal} now (ΔMAE ${pct(relativeDeltaMae)})`,
+      sequential,
+      look.state,
+    );
   }
   if (typeof evidence.mannWhitney === 'function') mannWhitney = evidence.mannWhitney(controlScale(config));
   if (mannWhitney && mannWhitney.pGreater < alpha) {

@@ -40,10 +40,11 @@ export function mannWhitneyU(control: Float64Array, canary: Float64Array, contro
   const nk = control.length;
   const nc = canary.length;
   if (nk === 0 || nc === 0) throw new EmptyInputError(`Mann–Whitney needs at least 1 value per arm, got control ${nk}, canary ${nc}`);
-  const k = Float64Array.from(control);
+  // slice() copies a typed array with a memcpy; Float64Array.from iterates.
+  const k = control.slice();
   if (controlScale !== 1) for (let i = 0; i < nk; i++) k[i]! *= controlScale;
   k.sort();
-  const c = Float64Array.from(canary).sort();
+  const c = canary.slice().sort();
 
   let rankSumCanary = 0;
   let tieTerm = 0;

@@ -92,6 +92,8 @@ test('property: p in [0, 1]; Λ ≥ 0; the two one-sided ratios average to the t
       const w = result.z * Math.sqrt(r / (1 + r));
       const twoSided = Math.exp((w * w) / 2 - 0.5 * Math.log1p(r));
       if (Number.isFinite(twoSided) && twoSided < 1e300) near((result.likelihoodRatio + swapped.likelihoodRatio) / 2, twoSided, 0, 1e-9);
+      // On the wrong side (Δ̂ ≥ Δ₀) a look alone never gives evidence: Λ ≤ (1+r)^(-½) < 1.
+      if (result.z >= 0) assert.ok(result.likelihoodRatio <= (1 + r) ** -0.5 * (1 + 1e-12));
     }),
     { numRuns: 1000 },
   );

@@ -38,7 +38,7 @@ import { logNormalSf } from './special';
  *
  * Plugging in s_p (and, in non-inferiority mode, Δ₀ = margin·MAE_control) is
  * the usual large-sample approximation; the guard only looks from 1,000
- * samples per arm, and canary.simulation.test.ts measures the false positive
+ * samples per arm, and simulation.test.ts measures the false positive
  * rate with it.
  */
 
