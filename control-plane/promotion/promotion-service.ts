@@ -28,6 +28,7 @@ export interface MeasureArgs {
   guardState: SequentialState | null;
   final: boolean;
   maxRelativeDegradation: number;
+  breakerMinSamplesPerArm: number;
 }
 
 /**
@@ -77,7 +78,7 @@ export class PromotionService {
       return { values, guardState: null, evidence: { stage: args.stage, control, ...values } };
     }
 
-    const ev = canaryGuard(ctlErr, candErr, { maxRelativeDegradation: args.maxRelativeDegradation }, args.guardState ?? INITIAL_SEQUENTIAL_STATE, { final: args.final });
+    const ev = canaryGuard(ctlErr, candErr, { maxRelativeDegradation: args.maxRelativeDegradation, breakerMinSamplesPerArm: args.breakerMinSamplesPerArm }, args.guardState ?? INITIAL_SEQUENTIAL_STATE, { final: args.final });
     values.guardPromote = ev.decision === 'PROMOTE' ? 1 : 0;
     values.guardRollback = ev.decision === 'ROLLBACK' ? 1 : 0;
     values.pValue = ev.state.pValue;
@@ -92,8 +93,8 @@ export class PromotionService {
       mae: ev.mae,
       relativeDeltaMae: Number.isFinite(ev.relativeDeltaMae) ? ev.relativeDeltaMae : null,
       pValue: ev.state.pValue,
-      welchP: ev.tests.welch.pValue ?? null,
-      mannWhitneyP: ev.tests.mannWhitney?.pValue ?? null,
+      welchPLess: ev.tests.welch.pLess,
+      mannWhitneyPGreater: ev.tests.mannWhitney?.pGreater ?? null,
     };
     return { values, guardState: ev.state, evidence: JSON.parse(JSON.stringify(evidence)) as unknown };
   }
@@ -105,13 +106,14 @@ export class PromotionService {
     const event = (type: string, data: Record<string, unknown>) => ({ tenantId, type, data: { modelVersionId: modelId, tenantId, ...data } });
     switch (args.action) {
       case 'canary': {
-        const m = await this.#moveTo(modelId, 'CANARY', `gates passed in SHADOW; canary wave ${args.stage}`);
-        if (args.percent !== undefined && m.canaryTrafficPercent !== args.percent) await registry.setCanaryTraffic(modelId, { percent: args.percent, reason: `wave ${args.stage}` }, PROMOTION);
-        return [event('promotion.stage', { stage: args.stage, traffic: args.percent })];
+        let m = await this.#moveTo(modelId, 'CANARY', `gates passed in SHADOW; canary wave ${args.stage}`);
+        if (args.percent !== undefined && m.canaryTrafficPercent !== args.percent) m = await registry.setCanaryTraffic(modelId, { percent: args.percent, reason: `wave ${args.stage}` }, PROMOTION);
+        return [{ tenantId, type: 'model.transitioned', data: m }, event('promotion.stage', { stage: args.stage, traffic: args.percent })];
       }
-      case 'traffic':
-        await registry.setCanaryTraffic(modelId, { percent: args.percent!, reason: `gates passed; wave ${args.stage}` }, PROMOTION);
-        return [event('promotion.stage', { stage: args.stage, traffic: args.percent })];
+      case 'traffic': {
+        const m = await registry.setCanaryTraffic(modelId, { percent: args.percent!, reason: `gates passed; wave ${args.stage}` }, PROMOTION);
+        return [{ tenantId, type: 'canary.traffic', data: m }, event('promotion.stage', { stage: args.stage, traffic: args.percent })];
+      }
       case 'await':
         await this.#verdict(modelId, 'PASSED');
         return [event('promotion.stage', { stage: args.stage })];
@@ -119,14 +121,14 @@ export class PromotionService {
         return [event('promotion.awaiting_approval', { stage: args.stage })];
       case 'promote': {
         await this.#verdict(modelId, 'PASSED');
-        await this.#moveTo(modelId, 'CHAMPION', 'promotion complete: canary passed and approved');
-        return [event('promotion.completed', {})];
+        const m = await this.#moveTo(modelId, 'CHAMPION', 'promotion complete: canary passed and approved');
+        return [{ tenantId, type: 'model.transitioned', data: m }, event('promotion.completed', {})];
       }
       case 'fail': {
         const model = await registry.getModel(modelId);
         const canary = model.state === 'CANARY';
         await this.#verdict(modelId, 'FAILED');
-        await this.#moveTo(modelId, 'FAILED', args.reason ?? 'promotion failed');
+        const failed = await this.#moveTo(modelId, 'FAILED', args.reason ?? 'promotion failed');
         await this.deps.alert({
           tenantId,
           severity: canary ? 'P2' : 'P3',
@@ -135,7 +137,7 @@ export class PromotionService {
           message: `${canary ? 'Canary' : 'Shadow'} ${model.label} of tenant ${tenantId} failed and is out of traffic: ${args.reason ?? ''}`,
           details: { modelVersionId: modelId, stage: args.stage ?? null, reason: args.reason ?? null, evidence: args.evidence ?? null },
         });
-        return [event('promotion.failed', { stage: args.stage, reason: args.reason, evidence: args.evidence ?? null })];
+        return [{ tenantId, type: 'model.transitioned', data: failed }, event('promotion.failed', { stage: args.stage, reason: args.reason, evidence: args.evidence ?? null })];
       }
       case 'hold': {
         await this.#verdict(modelId, 'INCONCLUSIVE');

@@ -1,0 +1,226 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { alerts, learningEvents, modelVersions } from '../../db/schema';
+import type { ModelVersionId, TenantId } from '../../db/schema/enums';
+import { BOOTSTRAP_TOKEN, client, startTestSystem, type Call } from '../support/system';
+
+type Sys = Awaited<ReturnType<typeof startTestSystem>>;
+type Client = ReturnType<typeof client>;
+interface Ctx {
+  sys: Sys;
+  admin: Client;
+  manager: Client;
+  agronomist: Client;
+  champion: string;
+  events: string[];
+}
+
+const HOUR = 3_600_000;
+const ARTIFACT = (c: string) => c.repeat(64);
+
+function expectError(res: Call, status: number, code: string, message?: RegExp) {
+  assert.is(res.status, status, res.text);
+  assert.is(res.body?.error?.code, code, res.text);
+  if (message) assert.match(res.body.error.message, message);
+}
+
+async function until<T>(check: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** mulberry32: seeded, so the simulated errors are the same every run. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rand = prng(42);
+/** Exponential errors: standard deviation equal to their mean. */
+const expo = (mean: number) => -Math.log(1 - rand()) * mean;
+
+async function walk(ctx: Ctx, id: string, states: string[]) {
+  for (const to of states) {
+    const model = (await ctx.manager('GET', `/api/v1/models/${id}`)).body;
+    const res = await ctx.manager('POST', `/api/v1/models/${id}/transitions`, { to, reason: 'test', idempotencyKey: `${id}-${to}`, expectedRevision: model.revision });
+    assert.is(res.status, 200, res.text);
+  }
+}
+
+/** Labelled predictions for one arm, timestamped now (inside the current stage). */
+async function post(ctx: Ctx, modelId: string, n: number, errorMean: number) {
+  const now = ctx.sys.clock.now().getTime();
+  const events = Array.from({ length: n }, (_, i) => {
+    const actual = 3 + rand();
+    return {
+      idempotencyKey: `ev-${ctx.events.length}-${i}-${modelId.slice(0, 8)}`,
+      modelVersionId: modelId,
+      ts: new Date(now + i).toISOString(),
+      features: { ndvi: rand() },
+      prediction: actual + (rand() < 0.5 ? -1 : 1) * expo(errorMean),
+      actual,
+    };
+  });
+  ctx.events.push(modelId);
+  const before = await storedCount(ctx);
+  for (let i = 0; i < events.length; i += 2_000) {
+    const res = await ctx.manager('POST', '/api/v1/tenants/farm/events', { events: events.slice(i, i + 2_000) });
+    assert.is(res.status, 200, res.text);
+  }
+  // Measurements read stored events: wait for the consumer.
+  await until(async () => (await storedCount(ctx)) >= before + n, `${n} events stored`);
+}
+
+async function storedCount(ctx: Ctx): Promise<number> {
+  const [r] = await ctx.sys.database.db.select({ n: sql<number>`count(*)::int` }).from(learningEvents).where(eq(learningEvents.tenantId, 'farm' as TenantId));
+  return r!.n;
+}
+
+/** The whole audit log, page by page. */
+async function auditAll(ctx: Ctx): Promise<Array<{ action: string; subject: string; actor: string }>> {
+  const all = [];
+  for (let after = 0; ; ) {
+    const page = (await ctx.admin('GET', `/api/v1/audit?after=${after}&limit=1000`)).body.entries as Array<{ seq: number; action: string; subject: string; actor: string }>;
+    all.push(...page);
+    if (page.length < 1000) return all;
+    after = page[page.length - 1]!.seq;
+  }
+}
+
+async function promotion(ctx: Ctx, id: string) {
+  return (await ctx.agronomist('GET', `/api/v1/models/${id}/promotion`)).body.promotion;
+}
+
+/** Lets the measurement timer fire and waits for the evaluation it leads to. */
+async function measure(ctx: Ctx, id: string) {
+  const before = (await promotion(ctx, id)).ledger.length;
+  ctx.sys.clock.increment(HOUR);
+  return until(async () => {
+    const p = await promotion(ctx, id);
+    return p.ledger.length > before || p.ledger.length === 50 ? p : null;
+  }, `an evaluation of ${id}`);
+}
+
+const test = suite<Ctx>('promotion pipeline (embedded)', {} as Ctx);
+
+test.before(async (ctx) => {
+  ctx.sys = await startTestSystem();
+  ctx.events = [];
+  ctx.admin = client(ctx.sys.app, BOOTSTRAP_TOKEN);
+  ctx.manager = client(ctx.sys.app, (await ctx.admin('POST', '/api/v1/users', { name: 'maria', role: 'MANAGER' })).body.token);
+  ctx.agronomist = client(ctx.sys.app, (await ctx.admin('POST', '/api/v1/users', { name: 'joe', role: 'AGRONOMIST' })).body.token);
+  assert.is((await ctx.admin('POST', '/api/v1/tenants', { id: 'farm', name: 'Farm', stage: 'PILOT' })).status, 201);
+  ctx.champion = (await ctx.manager('POST', '/api/v1/tenants/farm/models', { label: 'v1', owner: 'ana', featureSignature: 'ndvi', artifactSha256: ARTIFACT('a') })).body.id;
+  // The first champion is placed directly (setup only): its own promotion is not under test.
+  await ctx.sys.database.db.update(modelVersions).set({ state: 'CHAMPION', canaryVerdict: 'PASSED' }).where(eq(modelVersions.id, ctx.champion as ModelVersionId));
+  await ctx.sys.database.db.execute(`update tenants set champion_id = '${ctx.champion}' where id = 'farm'` as never);
+  await ctx.sys.routing.reload('farm');
+});
+test.after(async (ctx) => ctx.sys.dispose());
+
+test('a better version goes SHADOW → 1 % → 10 % → 50 % → approval → CHAMPION, every step ledgered', async (ctx) => {
+  const v2 = (await ctx.manager('POST', '/api/v1/tenants/farm/models', { label: 'v2', owner: 'ana', featureSignature: 'ndvi', artifactSha256: ARTIFACT('b') })).body.id;
+  await walk(ctx, v2, ['TRAINING', 'VALIDATED', 'SHADOW']);
+  const started = await until(() => promotion(ctx, v2), 'the promotion starts on SHADOW');
+  assert.is(started.stage, 'shadow');
+  assert.equal(started.stages.map((s: { id: string }) => s.id), ['shadow', 'canary-1', 'canary-10', 'canary-50', 'champion']);
+  assert.is(started.stages[4].approval, true, 'PILOT: a named approval');
+
+  // SHADOW: three cycles of similar predictions; shadow errors no worse.
+  await post(ctx, ctx.champion, 300, 1);
+  await post(ctx, v2, 300, 0.8);
+  for (let i = 0; i < 3; i++) await measure(ctx, v2);
+  await until(async () => (await promotion(ctx, v2)).stage === 'canary-1', 'shadow → canary-1');
+  const canary = (await ctx.agronomist('GET', `/api/v1/models/${v2}`)).body;
+  assert.is(canary.state, 'CANARY');
+  assert.is(canary.canaryTrafficPercent, 1);
+
+  // Each wave: fresh labelled samples, the guard decides PROMOTE.
+  for (const [wave, next, traffic] of [['canary-1', 'canary-10', 10], ['canary-10', 'canary-50', 50], ['canary-50', 'champion', null]] as const) {
+    const p = await measure(ctx, v2); // under the minimum sample: never a pass
+    assert.is(p.stage, wave);
+    assert.is(p.evidence.decision, 'CONTINUE', JSON.stringify(p.evidence));
+    await post(ctx, ctx.champion, 1_200, 1);
+    await post(ctx, v2, 1_200, 0.8);
+    const after = await measure(ctx, v2);
+    assert.is(after.stage, next, JSON.stringify(after.evidence));
+    if (traffic !== null) assert.is((await ctx.agronomist('GET', `/api/v1/models/${v2}`)).body.canaryTrafficPercent, traffic);
+  }
+  const waiting = await promotion(ctx, v2);
+  assert.is(waiting.status, 'awaiting_approval');
+  assert.is((await ctx.agronomist('GET', `/api/v1/models/${v2}`)).body.state, 'CANARY', 'nothing bypasses the approval');
+
+  // An AGRONOMIST's approval is refused and moves nothing; a MANAGER's completes it.
+  expectError(await ctx.agronomist('POST', `/api/v1/models/${v2}/approvals`, { decision: 'approve', justification: 'looks good' }), 403, 'FORBIDDEN');
+  assert.is((await promotion(ctx, v2)).status, 'awaiting_approval');
+  expectError(await ctx.manager('POST', `/api/v1/models/${v2}/approvals`, { decision: 'approve' }), 400, 'BAD_REQUEST', /justification/);
+  assert.is((await ctx.manager('POST', `/api/v1/models/${v2}/approvals`, { decision: 'approve', justification: 'MAE 20 % lower over three waves' })).status, 201);
+  await until(async () => (await ctx.agronomist('GET', `/api/v1/models/${v2}`)).body.state === 'CHAMPION', 'v2 champion');
+  assert.is((await ctx.agronomist('GET', `/api/v1/models/${ctx.champion}`)).body.state, 'DEPRECATED');
+  assert.is((await promotion(ctx, v2)).status, 'completed');
+  await until(async () => ctx.sys.routing.routesOf('farm')?.champion?.id === v2, 'routes follow');
+  const audit = await auditAll(ctx);
+  const mine = audit.filter((e) => e.subject === `model:${v2}`).map((e) => e.action);
+  for (const a of ['promotion.evaluation', 'promotion.advance', 'promotion.approval', 'promotion.complete']) assert.ok(mine.includes(a), `${a} in the audit log`);
+  assert.ok(audit.some((e) => e.subject === `model:${v2}` && e.action === 'promotion.approval' && e.actor === 'user:maria'));
+  assert.is((await ctx.admin('GET', '/api/v1/audit/verify')).body.ok, true);
+  ctx.champion = v2;
+});
+
+test('a worse canary is rolled back by the breaker: traffic 0, FAILED, P2 with the evidence', async (ctx) => {
+  const v3 = (await ctx.manager('POST', '/api/v1/tenants/farm/models', { label: 'v3', owner: 'ana', featureSignature: 'ndvi', artifactSha256: ARTIFACT('c') })).body.id;
+  await walk(ctx, v3, ['TRAINING', 'VALIDATED', 'SHADOW']);
+  await until(() => promotion(ctx, v3), 'promotion started');
+  await post(ctx, ctx.champion, 300, 0.8);
+  await post(ctx, v3, 300, 0.6); // fine in SHADOW…
+  const before = ctx.events.length;
+  for (let i = 0; i < 3; i++) await measure(ctx, v3);
+  await until(async () => (await promotion(ctx, v3)).stage === 'canary-1', 'canary-1');
+  assert.ok(ctx.events.length === before);
+  await post(ctx, ctx.champion, 600, 0.8);
+  await post(ctx, v3, 600, 1.0); // …25 % worse in the canary
+  const p = await measure(ctx, v3);
+  assert.is(p.status, 'rolled_back', JSON.stringify(p.evidence));
+  const model = await until(async () => {
+    const m = (await ctx.agronomist('GET', `/api/v1/models/${v3}`)).body;
+    return m.state === 'FAILED' ? m : null;
+  }, 'v3 FAILED');
+  assert.is(model.canaryTrafficPercent, 0);
+  assert.is(model.canaryVerdict, 'FAILED');
+  const p2 = await ctx.sys.database.db.select().from(alerts).where(and(eq(alerts.tenantId, 'farm' as TenantId), eq(alerts.kind, 'canary.failed')));
+  assert.is(p2.length, 1);
+  assert.is(p2[0]!.severity, 'P2');
+  assert.ok((p2[0]!.details as { evidence: { relativeDeltaMae: number } }).evidence.relativeDeltaMae > 0.05);
+  assert.is(ctx.sys.routing.routesOf('farm')?.canary, null);
+});
+
+test('the kill switch: MANAGER only, at once, FAILED and ledgered; unknown versions are 404', async (ctx) => {
+  const v4 = (await ctx.manager('POST', '/api/v1/tenants/farm/models', { label: 'v4', owner: 'ana', featureSignature: 'ndvi', artifactSha256: ARTIFACT('d') })).body.id;
+  await walk(ctx, v4, ['TRAINING', 'VALIDATED', 'SHADOW']);
+  await until(() => promotion(ctx, v4), 'promotion started');
+  expectError(await ctx.agronomist('POST', `/api/v1/models/${v4}/promotion/kill`, { reason: 'x' }), 403, 'FORBIDDEN');
+  expectError(await ctx.manager('POST', `/api/v1/models/${v4}/promotion/kill`, {}), 400, 'BAD_REQUEST', /reason/);
+  expectError(await ctx.manager('POST', '/api/v1/models/00000000-0000-4000-8000-000000000000/promotion/kill', { reason: 'x' }), 404, 'NOT_FOUND');
+  const killed = await ctx.manager('POST', `/api/v1/models/${v4}/promotion/kill`, { reason: 'field reports look wrong' });
+  assert.is(killed.status, 200, killed.text);
+  assert.is(killed.body.status, 'killed');
+  await until(async () => (await ctx.agronomist('GET', `/api/v1/models/${v4}`)).body.state === 'FAILED', 'v4 FAILED');
+  const audit = await auditAll(ctx);
+  assert.ok(audit.some((e) => e.subject === `model:${v4}` && e.action === 'promotion.kill' && e.actor === 'user:maria'));
+  // A killed promotion stays killed.
+  expectError(await ctx.agronomist('POST', `/api/v1/models/${v4}/promotion/resume`, { reason: 'x' }), 403, 'FORBIDDEN');
+  assert.is((await ctx.manager('POST', `/api/v1/models/${v4}/promotion/resume`, { reason: 'x' })).body.status, 'killed');
+});
+
+test.run();
