@@ -42,6 +42,10 @@ export interface DriftConfig {
   closeGraceMs: number;
   /** Events needed before a baseline is taken automatically. */
   minBaselineEvents: number;
+  /** The champion's daily RMSE above which production rolls back; null = off. */
+  rollbackRmse: number | null;
+  /** The champion's daily |bias| above which production rolls back; null = off. */
+  rollbackBias: number | null;
 }
 
 export const DEFAULT_DRIFT_CONFIG: Readonly<DriftConfig> = Object.freeze({
@@ -52,6 +56,8 @@ export const DEFAULT_DRIFT_CONFIG: Readonly<DriftConfig> = Object.freeze({
   breachDays: 3,
   closeGraceMs: 15 * 60_000,
   minBaselineEvents: 100,
+  rollbackRmse: null,
+  rollbackBias: null,
 });
 
 export interface FeatureBaseline {
@@ -243,6 +249,8 @@ export interface ModelReport {
 /** The content of a DriftReport, before the host signs and stores it. */
 export interface DriftReportBody {
   v: 1;
+  /** The production-rollback thresholds in force (null = off). */
+  rollback?: { rmse: number | null; bias: number | null };
   kind: 'tollgate.drift-report';
   tenantId: string;
   day: string;
@@ -349,6 +357,7 @@ export function closeDay(
     day,
     window: { from: new Date(start).toISOString(), to: new Date(start + DAY_MS).toISOString() },
     thresholds: { warn: config.psiWarn, critical: config.psiCritical },
+    rollback: { rmse: config.rollbackRmse ?? null, bias: config.rollbackBias ?? null },
     baseline: base ? { takenAt: base.takenAt, fromDay: base.fromDay, toDay: base.toDay, n: base.n } : null,
     n: agg.n,
     labelled: agg.labelled,

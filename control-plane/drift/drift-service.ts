@@ -205,7 +205,28 @@ export class DriftService {
       if (created) events.push({ tenantId, type: 'drift.breach', data: { tenantId, modelVersionId, day: report.day, score: report.score, driftScore: report.driftScore, reportId: stored } });
     }
     this.#tell(tenantId, { type: 'reportStored', day: report.day });
+    if (created && tenant.championId) this.#rollbackIfChampionBreaks(tenantId, tenant.championId, report);
     return events;
+  }
+
+  /**
+   * The champion's RMSE above the tenant's absolute threshold, or its bias
+   * beyond the bias threshold, on a closed day: production rolls back (the
+   * tenant actor runs it like an ADMIN's rollback, audited as the drift
+   * window's decision).
+   */
+  #rollbackIfChampionBreaks(tenantId: string, championId: string, report: DriftReportBody): void {
+    const m = report.models[championId];
+    const limits = report.rollback;
+    if (!m || !limits) return;
+    const why =
+      limits.rmse !== null && m.rmse !== null && m.rmse > limits.rmse
+        ? `champion RMSE ${m.rmse.toFixed(4)} on ${report.day} is above the tenant's threshold ${limits.rmse}`
+        : limits.bias !== null && m.bias !== null && Math.abs(m.bias) > limits.bias
+          ? `champion bias ${m.bias.toFixed(4)} on ${report.day} is beyond the tenant's threshold ±${limits.bias}`
+          : null;
+    if (!why) return;
+    this.#tell(tenantId, { type: 'rollback', by: { kind: 'system', name: 'drift', role: 'ADMIN' }, reason: why, trigger: `drift-report:${report.day}` });
   }
 
   /** Audits a new baseline (automatic or an ADMIN's reset). */

@@ -23,6 +23,8 @@ const DriftConfig = z
     closeGraceMs: z.number().int().min(0).max(86_400_000).optional(),
     minBaselineEvents: z.number().int().min(1).max(10_000_000).optional(),
     bins: z.number().int().min(2).max(100).optional(),
+    rollbackRmse: z.number().positive().nullable().optional(),
+    rollbackBias: z.number().positive().nullable().optional(),
   })
   .refine((c) => Object.keys(c).length > 0, 'give at least one setting');
 

@@ -4,8 +4,8 @@ import { connect } from 'nats';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canonicalJson, fromBase64Url } from '../../control-plane/audit/format';
-import { alerts, driftReports } from '../../db/schema';
-import type { TenantId } from '../../db/schema/enums';
+import { alerts, driftReports, modelVersions, tenants } from '../../db/schema';
+import type { ModelVersionId, TenantId } from '../../db/schema/enums';
 import { createTestDatabase, NATS_URL, requireNats, requirePostgres } from '../support/services';
 import { BOOTSTRAP_TOKEN, client, startTestSystem, type Call } from '../support/system';
 
@@ -264,7 +264,7 @@ function driftSuite(name: string, env: () => Promise<{ env: Record<string, strin
     expectError(await ctx.admin('PUT', '/api/v1/tenants/farm/drift/config', { psiWarn: 'high' }), 400, 'BAD_REQUEST', /psiWarn/);
     expectError(await ctx.admin('PUT', '/api/v1/tenants/farm/drift/config', { psiWarn: 0.3 }), 400, 'BAD_REQUEST', /below psiCritical/);
     const before = (await ctx.agronomist('GET', '/api/v1/tenants/farm/drift')).body.window.config;
-    assert.equal(before, { psiWarn: 0.1, psiCritical: 0.25, bins: 10, windowDays: 7, breachDays: 3, closeGraceMs: 900_000, minBaselineEvents: 100 });
+    assert.equal(before, { psiWarn: 0.1, psiCritical: 0.25, bins: 10, windowDays: 7, breachDays: 3, closeGraceMs: 900_000, minBaselineEvents: 100, rollbackRmse: null, rollbackBias: null });
     const res = await ctx.admin('PUT', '/api/v1/tenants/farm/drift/config', { psiWarn: 0.2, psiCritical: 0.4 });
     assert.is(res.status, 200, res.text);
     assert.equal(res.body, { ...before, psiWarn: 0.2, psiCritical: 0.4 });
@@ -283,6 +283,32 @@ function driftSuite(name: string, env: () => Promise<{ env: Record<string, strin
     assert.is(r.level, 'none');
     const rows = await ctx.sys.database.db.select().from(driftReports).where(and(eq(driftReports.tenantId, 'farm' as TenantId), eq(driftReports.day, day)));
     assert.is(rows.length, 1);
+  });
+
+  test('a champion whose RMSE passes the tenant threshold on a closed day is rolled back', async (ctx) => {
+    const db = ctx.sys.database.db;
+    const v0 = (await ctx.manager('POST', '/api/v1/tenants/farm/models', { label: 'v0', owner: 'ana', featureSignature: 'ndvi,temp', artifactSha256: 'f'.repeat(64) })).body.id;
+    await db.update(modelVersions).set({ state: 'DEPRECATED' }).where(eq(modelVersions.id, v0));
+    await db.update(modelVersions).set({ state: 'CHAMPION', previousStableId: v0, artifactSha256: 'e'.repeat(64) }).where(eq(modelVersions.id, ctx.modelId as ModelVersionId));
+    await db.update(tenants).set({ championId: ctx.modelId as ModelVersionId }).where(eq(tenants.id, 'farm' as TenantId));
+    expectError(await ctx.admin('PUT', '/api/v1/tenants/farm/drift/config', { rollbackRmse: -1 }), 400, 'BAD_REQUEST', /rollbackRmse/);
+    assert.is((await ctx.admin('PUT', '/api/v1/tenants/farm/drift/config', { rollbackRmse: 0.1 })).status, 200);
+    const day = await postDay(ctx, uniform); // predictions 3.0–3.4 against 3: RMSE ≈ 0.245
+    await nextDay(ctx);
+    const r = (await closedReport(ctx, day)).report;
+    assert.ok(r.models[ctx.modelId].rmse > 0.1);
+    assert.equal(r.rollback, { rmse: 0.1, bias: null });
+    const tenant = await eventually(async () => {
+      const t = (await ctx.agronomist('GET', '/api/v1/tenants/farm')).body;
+      return t.championId === v0 ? t : null;
+    }, 'automatic rollback');
+    assert.is(tenant.forensicLock, true);
+    assert.is((await ctx.agronomist('GET', `/api/v1/models/${ctx.modelId}`)).body.state, 'ROLLED_BACK');
+    const audit = (await ctx.admin('GET', '/api/v1/audit?limit=1000')).body.entries as Array<{ action: string; actor: string; payload: { trigger?: string } }>;
+    const entry = audit.find((e) => e.action === 'tenant.rollback');
+    assert.ok(entry, 'audited');
+    assert.is(entry!.actor, 'system:drift');
+    assert.is(entry!.payload.trigger, `drift-report:${day}`);
   });
 
   return test;
