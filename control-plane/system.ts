@@ -27,6 +27,7 @@ import { driftPort } from './drift/drift-port';
 import { DriftService } from './drift/drift-service';
 import { raiseAlert, type AlertInput } from './alerts/raise-alert';
 import { RoutingTable } from './routing/routing-table';
+import { AlertService } from './alerts/alert-service';
 import { promotionPort } from './promotion/promotion-port';
 import { PromotionService } from './promotion/promotion-service';
 import { startPromotionsOnShadow } from './promotion/promotion-starter';
@@ -181,7 +182,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     );
     closers.push(() => learning.stop());
 
-    const app = createApp({ db: database.db, audit, registry, identity, actors, ingestion, sources, drift, routing, metrics, log, readiness });
+    const app = createApp({ db: database.db, audit, registry, identity, actors, ingestion, sources, drift, routing, alerts: new AlertService(database.db, audit, clock), metrics, log, readiness });
 
     return {
       app,

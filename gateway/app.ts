@@ -18,6 +18,8 @@ import { userRoutes } from './routes/users';
 import { ingestionRoutes } from './routes/ingestion';
 import { driftRoutes } from './routes/drift';
 import { routingRoutes } from './routes/routing';
+import { alertRoutes } from './routes/alerts';
+import type { AlertService } from '../control-plane/alerts/alert-service';
 import type { RoutingTable } from '../control-plane/routing/routing-table';
 import type { DriftService } from '../control-plane/drift/drift-service';
 import type { IngestionService } from '../control-plane/ingestion/ingest';
@@ -59,6 +61,7 @@ export interface AppDeps {
   sources: SourceRegistry;
   drift: DriftService;
   routing: RoutingTable;
+  alerts: AlertService;
   identity: IdentityService;
   metrics: Metrics;
   log: Logger;
@@ -75,7 +78,8 @@ export function createApp(deps: AppDeps) {
     .route('/', userRoutes(deps.identity, deps.registry))
     .route('/', ingestionRoutes(deps.ingestion, deps.sources, deps.registry))
     .route('/', driftRoutes(deps.drift, deps.registry, deps.actors))
-    .route('/', routingRoutes(deps.routing));
+    .route('/', routingRoutes(deps.routing))
+    .route('/', alertRoutes(deps.alerts, deps.registry));
 
   const app = new Hono()
     .use('*', requestId())

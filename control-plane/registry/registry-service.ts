@@ -12,6 +12,7 @@ import { modelDto, tenantDto, type ModelDto, type TenantDto } from './dto';
 import { isUuid } from './ids';
 import { ModelTransitions, type TransitionCommand } from './model-transitions';
 import { rollbackTenant, type RollbackOutcome } from './rollback';
+import { autonomyCriteria } from './autonomy';
 import type { AlertInput } from '../alerts/raise-alert';
 
 export type { TransitionCommand } from './model-transitions';
@@ -207,6 +208,12 @@ export class RegistryService {
   /** As `transition`, also saying whether the answer is a replay (nothing written). */
   transitionWithOutcome(modelId: string, cmd: TransitionCommand, by: Principal, opts: { rollback?: boolean } = {}): Promise<{ model: ModelDto; replayed: boolean }> {
     return this.transitions.run(modelId, cmd, by, opts);
+  }
+
+  /** The exit criteria of the tenant's autonomy stage, computed now. */
+  async autonomy(tenantId: string) {
+    const tenant = await this.loadTenant(this.db, tenantId);
+    return autonomyCriteria(this.db, this.audit, tenant.id, tenant.stage, this.clock.now());
   }
 
   /** Moves a CANARY version's share of traffic (a wave, or 0 to pause it). */

@@ -130,10 +130,15 @@ export const alerts = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     ackedAt: timestamp('acked_at', { withTimezone: true, mode: 'date' }),
     ackedBy: text('acked_by'),
+    /** The acknowledging operator's verdict: was the alert right? (drift alerts' false-positive rate) */
+    label: text('label').$type<'true_positive' | 'false_positive'>(),
+    note: text('note'),
     escalatedAt: timestamp('escalated_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [
     index('alerts_open').on(t.severity, t.createdAt),
     check('alerts_severity_valid', sql.raw(`severity IN ${sqlList(ALERT_SEVERITIES)}`)),
+    check('alerts_label_valid', sql.raw(`label IS NULL OR label IN ('true_positive','false_positive')`)),
+    index('alerts_tenant').on(t.tenantId, t.createdAt),
   ],
 );

@@ -74,6 +74,7 @@ export function registryRoutes(registry: RegistryService, actors: ActorClient) {
       const limit = intParam(c.req.query('limit'), 'limit', 100, 1, 500);
       return c.json(await registry.listModels(c.req.param('tenantId'), c.req.query('after'), limit));
     })
+    .get('/tenants/:tenantId/autonomy', async (c) => c.json(await registry.autonomy(tenantParam(c.req.param('tenantId')))))
     .post('/tenants/:tenantId/rollback', async (c) => {
       const tenantId = tenantParam(c.req.param('tenantId'));
       const body = await readJson(c, Rollback);
