@@ -66,6 +66,35 @@ export class UnavailableError extends TollgateError {
   override readonly retryable = true;
 }
 
+/** A mutex is held by someone else (the lock port's typed refusal). */
+export class LockHeldError extends LockedError {}
+/** A lease was lost (expired, taken over) before it could be extended. */
+export class LockLostError extends LockedError {}
+/** A guarded write carried a fencing token that is no longer the latest: its lock was lost. */
+export class FencingError extends TollgateError {
+  override readonly code: string = 'FENCED';
+}
+
+/** Codes a retrain safeguard refuses with; each maps to 409. */
+export const RETRAIN_REFUSALS = [
+  'RETRAIN_RATE_LIMIT',
+  'RETRAIN_COOLDOWN',
+  'RETRAIN_CIRCUIT_OPEN',
+  'BLOCK_RETRAINING',
+  'LOCKED',
+  'RETRAIN_IN_PROGRESS',
+] as const;
+export type RetrainRefusalCode = (typeof RETRAIN_REFUSALS)[number];
+
+/** A retrain refused by one of its safeguards; `code` names the safeguard. */
+export class RetrainRefusedError extends TollgateError {
+  override readonly code: string;
+  constructor(code: RetrainRefusalCode | string, message: string, options?: { details?: Record<string, unknown> }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
 /** Nobody listens on the subject a request was sent to. */
 export class NoRespondersError extends UnavailableError {
   override readonly code: string = 'NO_RESPONDERS';
@@ -96,7 +125,15 @@ const BY_CODE: Record<string, new (message: string, options?: { details?: Record
   NO_RESPONDERS: NoRespondersError,
   TIMEOUT: RequestTimeoutError,
   DEAD_LETTERED: DeadLetteredError,
+  FENCED: FencingError,
 };
+for (const code of RETRAIN_REFUSALS) {
+  if (!BY_CODE[code]) BY_CODE[code] = class extends RetrainRefusedError {
+    constructor(message: string, options?: { details?: Record<string, unknown> }) {
+      super(code, message, options);
+    }
+  };
+}
 
 /** An error whose code this process does not know; code and retryable kept as sent. */
 export class RemoteError extends TollgateError {
