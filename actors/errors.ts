@@ -82,7 +82,6 @@ export const RETRAIN_REFUSALS = [
   'RETRAIN_CIRCUIT_OPEN',
   'BLOCK_RETRAINING',
   'LOCKED',
-  'RETRAIN_IN_PROGRESS',
 ] as const;
 export type RetrainRefusalCode = (typeof RETRAIN_REFUSALS)[number];
 

@@ -25,7 +25,6 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   RETRAIN_COOLDOWN: 409,
   RETRAIN_CIRCUIT_OPEN: 409,
   BLOCK_RETRAINING: 409,
-  RETRAIN_IN_PROGRESS: 409,
 };
 
 export function statusOf(code: string): ContentfulStatusCode {
