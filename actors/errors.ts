@@ -75,6 +75,11 @@ export class FencingError extends TollgateError {
   override readonly code: string = 'FENCED';
 }
 
+/** A trainer failed (exit code, crash, bad output); the message carries the tail of its log. */
+export class TrainingFailedError extends TollgateError {
+  override readonly code: string = 'TRAINING_FAILED';
+}
+
 /** Codes a retrain safeguard refuses with; each maps to 409. */
 export const RETRAIN_REFUSALS = [
   'RETRAIN_RATE_LIMIT',
@@ -125,6 +130,7 @@ const BY_CODE: Record<string, new (message: string, options?: { details?: Record
   TIMEOUT: RequestTimeoutError,
   DEAD_LETTERED: DeadLetteredError,
   FENCED: FencingError,
+  TRAINING_FAILED: TrainingFailedError,
 };
 for (const code of RETRAIN_REFUSALS) {
   if (!BY_CODE[code]) BY_CODE[code] = class extends RetrainRefusedError {
