@@ -34,6 +34,9 @@ import { IdentityService } from './identity/identity-service';
 import { systemClock, type Clock } from './ports/clock';
 import type { Signer } from './ports/signer';
 import { RegistryService } from './registry/registry-service';
+import { buildRetrain, type RetrainWiring } from './retrain/wiring';
+import type { RetrainPolicy } from '../actors/retrain/safeguards';
+import type { Trainer } from './ports/trainer';
 
 /** Everything one control-plane node runs, wired. */
 export interface System {
@@ -47,6 +50,7 @@ export interface System {
   streams: DurableStreams;
   signer: Signer;
   log: Logger;
+  retrain: RetrainWiring;
   /** The first-start admin token, when this start created it. */
   firstAdminToken: string | null;
   close(): Promise<void>;
@@ -58,6 +62,8 @@ export interface BuildOptions {
   log?: Logger;
   /** PGlite folder override (tests use 'memory://'). */
   embeddedDir?: string;
+  /** Retrain safeguards and trainer overrides (tests). */
+  retrain?: { policy?: RetrainPolicy; trainer?: Trainer; lockTtlMs?: number };
 }
 
 /**
@@ -130,12 +136,20 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
           onLost: (shards) => host.relinquish(shards),
         })
       : null;
+    const actors = new ActorClient(bus, config.subjectPrefix);
+    const retrain = buildRetrain({
+      db: database.db, audit, clock, bus, streams, actors, registry, signer, log,
+      prefix: config.subjectPrefix, dataDir: config.dataDir,
+      ...(config.redisUrls ? { redisUrls: config.redisUrls } : {}),
+      ...options.retrain,
+    });
+    closers.push(() => retrain.close());
     const host: ActorHost = new ActorHost({
       bus,
       store: new SqlActorStore(database.db),
       clock,
       log,
-      ports: { registry: registryPort(registry) },
+      ports: { registry: registryPort(registry), retrain: retrain.runner.port },
       metrics: hostMetrics(metrics.registry, () => host.resident),
       ...(leases ? { ownership: leases } : {}),
       prefix: config.subjectPrefix,
@@ -144,6 +158,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     });
     host.register(tenantBehaviour);
     host.register(modelVersionBehaviour);
+    host.register(retrain.behaviour);
     if (leases) {
       await leases.start();
       closers.push(() => leases.stop());
@@ -151,17 +166,19 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     await host.preload('tenant', await registry.tenantIds());
     await host.preload('model', await registry.liveModelIds());
     closers.push(() => host.stop());
+    const breaches = retrain.service.listenForBreaches();
+    closers.push(async () => breaches.unsubscribe());
+    await retrain.service.resumeInterrupted();
     const sweep = setInterval(() => host.passivateIdle(), Math.min(30_000, config.passivateAfterMs));
     sweep.unref();
     closers.push(async () => clearInterval(sweep));
-    const actors = new ActorClient(bus, config.subjectPrefix);
 
     const sources = new SourceRegistry(database.db, audit);
     const ingestion = new IngestionService(database.db, streams, sources, registry, audit, clock, config.subjectPrefix);
     const learning = await consumeLearningEvents(streams, database.db, config.subjectPrefix, log);
     closers.push(() => learning.stop());
 
-    const app = createApp({ db: database.db, audit, registry, identity, actors, ingestion, sources, metrics, log, readiness });
+    const app = createApp({ db: database.db, audit, registry, identity, actors, ingestion, sources, metrics, log, readiness, retrain: retrain.service });
 
     return {
       app,
@@ -174,6 +191,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       streams,
       signer,
       log,
+      retrain,
       firstAdminToken,
       close: async () => {
         for (const close of closers.reverse()) await close().catch((err: unknown) => log.warn({ err }, 'error while closing'));

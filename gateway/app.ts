@@ -18,6 +18,8 @@ import { userRoutes } from './routes/users';
 import { ingestionRoutes } from './routes/ingestion';
 import type { IngestionService } from '../control-plane/ingestion/ingest';
 import type { SourceRegistry } from '../control-plane/ingestion/sources';
+import type { RetrainService } from '../control-plane/retrain/retrain-service';
+import { retrainRoutes } from './routes/retrain';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -57,6 +59,7 @@ export interface AppDeps {
   metrics: Metrics;
   log: Logger;
   readiness: ReadinessCheck[];
+  retrain?: RetrainService;
 }
 
 /** The whole HTTP surface; `app.request()` drives it in tests. */
@@ -68,6 +71,7 @@ export function createApp(deps: AppDeps) {
     .route('/', auditRoutes(deps.db, deps.audit))
     .route('/', userRoutes(deps.identity, deps.registry))
     .route('/', ingestionRoutes(deps.ingestion, deps.sources, deps.registry));
+  if (deps.retrain) api.route('/', retrainRoutes(deps.retrain, deps.registry));
 
   const app = new Hono()
     .use('*', requestId())
