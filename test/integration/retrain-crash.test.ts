@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { LockHeldError } from '../../actors/errors';
+import type { RetrainState } from '../../actors/retrain/behaviour';
+import { CommandTrainer } from '../../control-plane/retrain/trainers/command-trainer';
+import { rowsOf } from '../../db/rows';
+import { learningEvents } from '../../db/schema';
+import type { TenantId } from '../../db/schema/enums';
+import { rejectsA } from '../support/assert';
+import { createTestDatabase, REDIS_URL, requirePostgres, requireRedis } from '../support/services';
+import { BOOTSTRAP_TOKEN, client, startTestSystem } from '../support/system';
+
+type Sys = Awaited<ReturnType<typeof startTestSystem>>;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function stateOf(sys: Sys, tenantId: string): Promise<RetrainState | null> {
+  const [row] = rowsOf<{ state: RetrainState }>(await sys.database.db.execute(sql`select state from actor_state where kind = 'retrain' and id = ${tenantId}`));
+  return row?.state ?? null;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) assert.unreachable(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+const test = suite('retrain saga: a node stops mid-saga (Postgres, Redlock)');
+
+test('the saga fails cleanly on the next start: version FAILED, mutex released, nothing half-registered', async () => {
+  const db = (await createTestDatabase('retrain_crash'))!;
+  const dir = mkdtempSync(join(tmpdir(), 'tg-crash-'));
+  const script = join(dir, 'slow.mjs');
+  writeFileSync(script, `setTimeout(() => {}, 60_000);`);
+  const tenantId = `crash-${randomBytes(4).toString('hex')}`; // Redis is shared: a key of our own
+  const env = { DATABASE_URL: db.url, REDIS_URLS: REDIS_URL };
+  const retrain = { trainer: new CommandTrainer({ command: process.execPath, args: [script] }) };
+  const probeClient = new Redis(REDIS_URL);
+  let sys2: Sys | null = null;
+  try {
+    const sys1 = await startTestSystem(env, { retrain });
+    const admin1 = client(sys1.app, BOOTSTRAP_TOKEN);
+    assert.is((await admin1('POST', '/api/v1/tenants', { id: tenantId, name: 'Crash', stage: 'PILOT' })).status, 201);
+    assert.is((await admin1('POST', `/api/v1/tenants/${tenantId}/models`, { label: 'v1', owner: 'ada', featureSignature: 'sig' })).status, 201);
+    const now = sys1.clock.now().getTime();
+    await sys1.database.db.insert(learningEvents).values(
+      Array.from({ length: 40 }, (_, i) => ({ tenantId: tenantId as TenantId, idempotencyKey: `e${i}`, features: { a: i }, prediction: i, actual: i + 1, occurredAt: new Date(now - (40 - i) * 60_000) })),
+    );
+    const res = await admin1('POST', `/api/v1/tenants/${tenantId}/retrain`, { reason: 'crash me' });
+    assert.is(res.status, 202, res.text);
+    const running = await until('the training step', async () => {
+      const s = await stateOf(sys1, tenantId);
+      return s?.saga?.step === 'training' ? s.saga : null;
+    });
+    assert.ok(running.lease);
+    await sys1.dispose(); // the node stops while its trainer runs
+
+    // The Redlock lease outlived the node (24 h TTL): nobody else can take the tenant's mutex.
+    assert.is(await probeClient.get(`lock:tenant:${tenantId}:retrain`), running.lease!.owner);
+
+    sys2 = await startTestSystem(env, { retrain });
+    const done = await until('the saga to be failed on restart', async () => {
+      const s = await stateOf(sys2!, tenantId);
+      return s && !s.saga && s.history.length === 1 ? s.history[0]! : null;
+    });
+    await sys2.retrain.runner.idle();
+    await sys2.host.idle();
+    assert.is(done.step, 'failed');
+    assert.is(done.error!.code, 'INTERRUPTED');
+    assert.is(done.sagaId, res.body.sagaId);
+    // Mutex released by its persisted owner id, not left to expire.
+    await until('the mutex release', async () => (await probeClient.get(`lock:tenant:${tenantId}:retrain`)) === null);
+    const lease = await sys2.retrain.lock.acquire(`lock:tenant:${tenantId}:retrain`, 5_000);
+    assert.ok(lease.fencingToken > running.lease!.token);
+    await rejectsA(sys2.retrain.lock.acquire(`lock:tenant:${tenantId}:retrain`, 5_000), LockHeldError);
+    await lease.release();
+    // No half-registered version: the saga's version is FAILED, with no artifact.
+    const versions = rowsOf<{ id: string; label: string; state: string; artifact_sha256: string | null }>(
+      await sys2.database.db.execute(sql`select id, label, state, artifact_sha256 from model_versions where tenant_id = ${tenantId} order by created_at`),
+    );
+    assert.is(versions.length, 2);
+    const saga = versions.find((v) => v.id === running.modelVersionId)!;
+    assert.is(saga.state, 'FAILED');
+    assert.is(saga.artifact_sha256, null);
+    const artifacts = rowsOf(await sys2.database.db.execute(sql`select 1 from model_artifacts where tenant_id = ${tenantId}`));
+    assert.is(artifacts.length, 0);
+    await sys2.audit.flush();
+    const finishedEntry = rowsOf<{ payload: { recovered: boolean; outcome: string } }>(
+      await sys2.database.db.execute(sql`select payload from audit_log where action = 'retrain.finished' and subject = ${`tenant:${tenantId}`}`),
+    );
+    assert.is(finishedEntry.length, 1);
+    assert.is(finishedEntry[0]!.payload.recovered, true);
+    assert.is(finishedEntry[0]!.payload.outcome, 'FAILED');
+  } finally {
+    await sys2?.dispose();
+    probeClient.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+    await db.drop();
+  }
+});
+
+const up = (await requirePostgres()) && (await requireRedis());
+if (up) test.run();
