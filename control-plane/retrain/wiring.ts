@@ -20,6 +20,7 @@ import { RetrainRunner } from './retrain-port';
 import { RetrainService } from './retrain-service';
 import { RetrainStore } from './retrain-store';
 import { BuiltinTrainer } from './trainers/builtin-trainer';
+import { scheduleRetention } from './retention';
 
 export interface RetrainWiring {
   behaviour: ReturnType<typeof retrainBehaviour>;
@@ -71,6 +72,8 @@ export function buildRetrain(d: {
     prefix: d.prefix,
     ...(d.lockTtlMs ? { lockTtlMs: d.lockTtlMs } : {}),
   });
+  // Daily artifact retention (last 5 + champions kept; DRAFT/FAILED artifacts collected after 7 days).
+  const stopRetention = scheduleRetention({ db: d.db, audit: d.audit, clock: d.clock, artifacts, onError: (err) => d.log.warn({ err }, 'artifact retention failed') });
   const service = new RetrainService(d.db, store, d.actors, d.bus, d.clock, d.log, policy, d.prefix);
   return {
     behaviour: retrainBehaviour(policy),
@@ -80,6 +83,7 @@ export function buildRetrain(d: {
     lock,
     artifacts,
     close: async () => {
+      stopRetention();
       await runner.stop();
       if (!d.lock) await lock.close();
     },
