@@ -35,6 +35,7 @@ import { systemClock, type Clock } from './ports/clock';
 import type { Signer } from './ports/signer';
 import { RegistryService } from './registry/registry-service';
 import { buildRetrain, type RetrainWiring } from './retrain/wiring';
+import { CommandTrainer } from './retrain/trainers/command-trainer';
 import type { RetrainPolicy } from '../actors/retrain/safeguards';
 import type { Trainer } from './ports/trainer';
 
@@ -141,6 +142,8 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       db: database.db, audit, clock, bus, streams, actors, registry, signer, log,
       prefix: config.subjectPrefix, dataDir: config.dataDir,
       ...(config.redisUrls ? { redisUrls: config.redisUrls } : {}),
+      policy: config.retrain.policy,
+      ...(config.retrain.trainerCommand ? { trainer: new CommandTrainer({ command: config.retrain.trainerCommand[0]!, args: config.retrain.trainerCommand.slice(1) }) } : {}),
       ...options.retrain,
     });
     closers.push(() => retrain.close());
