@@ -13,7 +13,7 @@ import { rowsOf } from '../../db/rows';
 import { learningEvents } from '../../db/schema';
 import type { TenantId } from '../../db/schema/enums';
 import { rejectsA } from '../support/assert';
-import { createTestDatabase, REDIS_URL, requirePostgres, requireRedis } from '../support/services';
+import { createTestDatabase, NATS_URL, REDIS_URL, requireNats, requirePostgres, requireRedis } from '../support/services';
 import { BOOTSTRAP_TOKEN, client, startTestSystem } from '../support/system';
 
 type Sys = Awaited<ReturnType<typeof startTestSystem>>;
@@ -34,7 +34,7 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
   }
 }
 
-const test = suite('retrain saga: a node stops mid-saga (Postgres, Redlock)');
+const test = suite('retrain saga: a node stops mid-saga (Postgres, Redlock, NATS)');
 
 test('the saga fails cleanly on the next start: version FAILED, mutex released, nothing half-registered', async () => {
   const db = (await createTestDatabase('retrain_crash'))!;
@@ -42,7 +42,7 @@ test('the saga fails cleanly on the next start: version FAILED, mutex released, 
   const script = join(dir, 'slow.mjs');
   writeFileSync(script, `setTimeout(() => {}, 60_000);`);
   const tenantId = `crash-${randomBytes(4).toString('hex')}`; // Redis is shared: a key of our own
-  const env = { DATABASE_URL: db.url, REDIS_URLS: REDIS_URL };
+  const env = { DATABASE_URL: db.url, REDIS_URLS: REDIS_URL, NATS_URL, TOLLGATE_SUBJECT_PREFIX: `t${randomBytes(4).toString('hex')}` };
   const retrain = { trainer: new CommandTrainer({ command: process.execPath, args: [script] }) };
   const probeClient = new Redis(REDIS_URL);
   let sys2: Sys | null = null;
@@ -108,5 +108,5 @@ test('the saga fails cleanly on the next start: version FAILED, mutex released, 
   }
 });
 
-const up = (await requirePostgres()) && (await requireRedis());
+const up = (await requirePostgres()) && (await requireRedis()) && (await requireNats());
 if (up) test.run();
