@@ -79,9 +79,12 @@ test('timeout and resume fail the running saga; the mutex refusal undoes the rat
   assert.is(t.state.history[0]?.error?.code, 'TIMEOUT');
   const finish = t.effects!.find((e) => e.kind === 'call' && e.op === 'finish') as Extract<Effect, { kind: 'call' }>;
   assert.is((finish.args as { alerts: { timedOut: boolean } }).alerts.timedOut, true);
-  const r = run(startedSaga(), { type: 'resume' });
+  const probe = run(startedSaga(), { type: 'resume' });
+  assert.equal(calls(probe.effects), ['resume'], 'resume only asks the port whether the job still runs');
+  assert.ok(probe.state.saga);
+  const r = run(startedSaga(), { type: 'interrupted', sagaId: S1 });
   assert.is(r.state.history[0]?.error?.code, 'INTERRUPTED');
-  assert.is(run(r.state, { type: 'resume' }).state, r.state, 'nothing to resume');
+  assert.is(run(r.state, { type: 'resume' }).effects, undefined, 'nothing to resume');
   const req = run(b.initial('acme'), { type: 'request', sagaId: S1, trigger: 'manual', reason: 'r', by, facts }).state;
   const refused = run(req, { type: 'lockRefused', sagaId: S1, message: 'held' });
   assert.is(refused.state.saga, null);

@@ -53,6 +53,7 @@ const RetrainCommand = z.discriminatedUnion('type', [
   z.strictObject({ ...V, type: z.literal('stepFailed'), sagaId: Uuid, step: z.string(), code: z.string(), message: z.string(), usage: UsageSchema.optional() }),
   z.strictObject({ ...V, type: z.literal('timeout'), sagaId: Uuid }),
   z.strictObject({ ...V, type: z.literal('resume') }),
+  z.strictObject({ ...V, type: z.literal('interrupted'), sagaId: Uuid }),
   z.strictObject({ ...V, type: z.literal('reset'), by: PrincipalSchema, reason: z.string().min(1).max(2000) }),
 ]);
 export type RetrainCommand = z.infer<typeof RetrainCommand>;
@@ -125,7 +126,7 @@ function progress(tenantId: string, saga: Saga, safeguards: SafeguardState): Eff
  * The retraining saga of one tenant: safeguards → mutex → snapshot → DRAFT
  * version → TRAINING → VALIDATED or FAILED. Each step is persisted before
  * the retrain port runs it; the port reports back with the next message.
- * After a crash, `resume` fails the interrupted saga cleanly.
+ * After a crash, `resume` → `interrupted` fails the orphaned saga cleanly.
  */
 export function retrainBehaviour(policy: RetrainPolicy = DEFAULT_RETRAIN_POLICY): Behaviour<RetrainState, RetrainCommand> {
   return {
@@ -144,7 +145,11 @@ export function retrainBehaviour(policy: RetrainPolicy = DEFAULT_RETRAIN_POLICY)
           };
         }
         case 'resume':
+          // The port answers `interrupted` only if no job of this saga runs on this node.
           if (!isActive(state.saga)) return { state };
+          return { state, effects: [call('resume', { tenantId: state.tenantId, sagaId: state.saga.sagaId })] };
+        case 'interrupted':
+          if (!isActive(state.saga) || state.saga.sagaId !== msg.sagaId) return { state };
           return fail(state, state.saga, { step: state.saga.step, code: 'INTERRUPTED', message: 'the node running this retrain stopped; the saga was failed cleanly on restart' }, ctx, policy, { recovered: true });
         default:
           return progressSaga(state, msg, ctx, policy);

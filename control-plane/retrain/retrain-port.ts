@@ -78,6 +78,10 @@ export class RetrainRunner {
           return { result: await this.#start(args as never) };
         case 'reset':
           return this.#reset(args as never);
+        case 'resume':
+          // A saga whose job is not running here was orphaned by a stopped node.
+          if (!this.#jobs.has(args.sagaId)) this.#tell(args.tenantId, { type: 'interrupted', sagaId: args.sagaId });
+          return { result: null };
         case 'snapshot':
           this.#background(args.tenantId, args.sagaId, 'snapshotting', () => this.#snapshot(args as never));
           return { result: null };

@@ -290,6 +290,11 @@ test('timeout: a job running past the (configured) timeout is cancelled, its ver
     await setup(sys, 'soylent');
     assert.is((await admin('POST', '/api/v1/tenants/soylent/retrain', { reason: 'slow' })).status, 202);
     const running = await waitForStep(sys, 'soylent', 'training');
+    // Another node starting asks every running saga to resume: this one's job runs here, so it goes on.
+    assert.equal(await sys.retrain.service.resumeInterrupted(), ['soylent']);
+    await sleep(200);
+    await sys.host.idle();
+    assert.is((await stateOf(sys, 'soylent'))?.saga?.step, 'training');
     sys.clock.increment(3_600_000);
     const saga = await finished(sys, 'soylent', 1);
     assert.is(saga.step, 'failed');
