@@ -148,7 +148,7 @@ export class RetrainRunner {
       message: a.refusal.message,
       until: a.refusal.until ?? null,
     });
-    if (a.refusal.code === 'BLOCK_RETRAINING') await this.d.store.raiseAlert(a.tenantId, 'P3', 'retrain.quota', `BLOCK_RETRAINING: ${a.refusal.message}`, { sagaId: a.sagaId });
+    if (a.refusal.code === 'BLOCK_RETRAINING') await this.d.store.raiseAlertOnce(a.tenantId, 'P3', 'retrain.quota', `BLOCK_RETRAINING: ${a.refusal.message}`, { sagaId: a.sagaId });
     throw new RetrainRefusedError(a.refusal.code, a.refusal.message, { details: { safeguard: a.refusal.safeguard, ...(a.refusal.until ? { until: a.refusal.until } : {}) } });
   }
 
@@ -203,6 +203,8 @@ export class RetrainRunner {
       snapshotId: a.snapshotId,
       createdAt: this.d.clock.now(),
     });
+    // The same event the registry publishes for a version registered through the tenant actor.
+    this.d.bus.publish(`${this.d.prefix}.evt.${a.tenantId}.model.registered`, encodeJson(await this.d.registry.getModel(id)));
     this.#tell(a.tenantId, { type: 'registered', sagaId: a.sagaId, modelVersionId: id });
   }
 
@@ -259,7 +261,7 @@ export class RetrainRunner {
       recovered: a.recovered,
     });
     if (a.alerts.timedOut) await this.d.store.raiseAlert(tenantId, 'P3', 'retrain.timeout', `retrain ${saga.sagaId} ran past its timeout and was cancelled`, { sagaId: saga.sagaId });
-    if (a.alerts.quotaExceeded) await this.d.store.raiseAlert(tenantId, 'P3', 'retrain.quota', `BLOCK_RETRAINING: tenant ${tenantId} used its monthly retrain quota`, { sagaId: saga.sagaId, usage });
+    if (a.alerts.quotaExceeded) await this.d.store.raiseAlertOnce(tenantId, 'P3', 'retrain.quota', `BLOCK_RETRAINING: tenant ${tenantId} used its monthly retrain quota`, { sagaId: saga.sagaId, usage });
     if (a.alerts.circuitOpened) {
       await this.d.store.raiseAlert(tenantId, 'P3', 'retrain.circuit-open', `retraining disabled for tenant ${tenantId} after ${a.consecutiveErrors} consecutive failures; an ADMIN must reset it`, { sagaId: saga.sagaId });
     }

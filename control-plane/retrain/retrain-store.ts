@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import { NotFoundError } from '../../actors/errors';
 import type { SafeguardFacts } from '../../actors/retrain/safeguards';
 import type { Db } from '../../db/client';
@@ -86,6 +86,16 @@ export class RetrainStore {
       .insert(retrainRuns)
       .values({ ...run, tenantId: run.tenantId as TenantId, finishedAt: this.clock.now() })
       .onConflictDoNothing();
+  }
+
+  /** As raiseAlert, unless the same kind is already open (unacknowledged) for the tenant: repeated refusals raise one alert. */
+  async raiseAlertOnce(tenantId: string, severity: AlertSeverity, kind: string, message: string, details: Record<string, unknown>): Promise<string | null> {
+    const [open] = await this.db
+      .select({ id: alerts.id })
+      .from(alerts)
+      .where(and(eq(alerts.tenantId, tenantId as TenantId), eq(alerts.kind, kind), isNull(alerts.ackedAt)))
+      .limit(1);
+    return open ? null : this.raiseAlert(tenantId, severity, kind, message, details);
   }
 
   /** An alert row, also published on the alerts stream when there is one. */

@@ -268,8 +268,11 @@ writeFileSync(out + '/metrics.json', JSON.stringify({ predictions: Array(n).fill
     await finished(sys, 'umbrella', 1);
     sys.clock.increment(14 * DAY);
     expectError(await admin('POST', '/api/v1/tenants/umbrella/retrain', { reason: 'two' }), 409, 'BLOCK_RETRAINING', /60 of 100 GPU-hours/);
+    expectError(await admin('POST', '/api/v1/tenants/umbrella/retrain', { reason: 'three' }), 409, 'BLOCK_RETRAINING');
     const alerts = rowsOf<{ kind: string; severity: string }>(await sys.database.db.execute(sql`select kind, severity from alerts where tenant_id = 'umbrella'`));
-    assert.equal(alerts, [{ kind: 'retrain.quota', severity: 'P3' }]);
+    assert.equal(alerts, [{ kind: 'retrain.quota', severity: 'P3' }], 'one open alert, not one per refusal');
+    const refusals = (await auditActions(sys, 'tenant:umbrella')).filter((a) => a.action === 'retrain.refused');
+    assert.equal(refusals.map((r) => r.payload.code), ['BLOCK_RETRAINING', 'BLOCK_RETRAINING']);
     const status = await admin('GET', '/api/v1/tenants/umbrella/retrain');
     assert.is(status.body.safeguards.quota.gpuHours, 60);
   } finally {
