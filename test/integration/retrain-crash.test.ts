@@ -34,7 +34,7 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
   }
 }
 
-const test = suite('retrain saga: a node stops mid-saga (Postgres, Redlock, NATS)');
+const test = suite('retrain across nodes (Postgres, Redlock, NATS): a node stops mid-saga; two nodes race');
 
 test('the saga fails cleanly on the next start: version FAILED, mutex released, nothing half-registered', async () => {
   const db = (await createTestDatabase('retrain_crash'))!;
@@ -103,6 +103,46 @@ test('the saga fails cleanly on the next start: version FAILED, mutex released, 
   } finally {
     await sys2?.dispose();
     probeClient.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+    await db.drop();
+  }
+});
+
+test('two nodes (split brain: each its own bus, one Postgres, one Redis) race for one tenant: exactly one retrain runs', async () => {
+  const db = (await createTestDatabase('retrain_race'))!;
+  const dir = mkdtempSync(join(tmpdir(), 'tg-race-'));
+  const script = join(dir, 'slow.mjs');
+  writeFileSync(script, `setTimeout(() => {}, 60_000);`);
+  const tenantId = `race-${randomBytes(4).toString('hex')}`;
+  // No NATS: each node has an in-process bus, so each runs its own copy of the tenant's actors.
+  const env = { DATABASE_URL: db.url, REDIS_URLS: REDIS_URL };
+  const retrain = { trainer: new CommandTrainer({ command: process.execPath, args: [script] }) };
+  const nodes: Sys[] = [];
+  try {
+    nodes.push(await startTestSystem(env, { retrain }), await startTestSystem(env, { retrain }));
+    const [a, b] = nodes.map((n) => client(n.app, BOOTSTRAP_TOKEN));
+    assert.is((await a!('POST', '/api/v1/tenants', { id: tenantId, name: 'Race', stage: 'PILOT' })).status, 201);
+    assert.is((await a!('POST', `/api/v1/tenants/${tenantId}/models`, { label: 'v1', owner: 'ada', featureSignature: 'sig' })).status, 201);
+    const now = nodes[0]!.clock.now().getTime();
+    await nodes[0]!.database.db.insert(learningEvents).values(
+      Array.from({ length: 20 }, (_, i) => ({ tenantId: tenantId as TenantId, idempotencyKey: `e${i}`, features: { a: i }, prediction: i, actual: i + 1, occurredAt: new Date(now - (20 - i) * 60_000) })),
+    );
+    const results = await Promise.all([a!('POST', `/api/v1/tenants/${tenantId}/retrain`, { reason: 'node a' }), b!('POST', `/api/v1/tenants/${tenantId}/retrain`, { reason: 'node b' })]);
+    const statuses = results.map((r) => r.status).sort();
+    assert.equal(statuses, [202, 409], results.map((r) => r.text).join(' / '));
+    const refused = results.find((r) => r.status === 409)!;
+    assert.is(refused.body.error.code, 'LOCKED', refused.text);
+    const winner = results.find((r) => r.status === 202)!;
+    await until('a training step', async () => (await stateOf(nodes[0]!, tenantId))?.saga?.step === 'training');
+    const versions = rowsOf(await nodes[0]!.database.db.execute(sql`select id from model_versions where tenant_id = ${tenantId}`));
+    assert.is(versions.length, 2, 'one retrained version, not two');
+    const started = rowsOf<{ payload: { sagaId: string } }>(await nodes[0]!.database.db.execute(sql`select payload from audit_queue where action = 'retrain.started' and subject = ${`tenant:${tenantId}`} union all select payload from audit_log where action = 'retrain.started' and subject = ${`tenant:${tenantId}`}`));
+    assert.equal(started.map((s) => s.payload.sagaId), [winner.body.sagaId]);
+  } finally {
+    for (const n of nodes) await n.dispose();
+    const cleanup = new Redis(REDIS_URL);
+    await cleanup.del(`lock:tenant:${tenantId}:retrain`);
+    cleanup.disconnect();
     rmSync(dir, { recursive: true, force: true });
     await db.drop();
   }
