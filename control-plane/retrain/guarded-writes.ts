@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { FencingError } from '../../actors/errors';
+import { FencingError, IllegalTransitionError } from '../../actors/errors';
 import type { Db } from '../../db/client';
 import { rowsOf } from '../../db/rows';
 import type { AuditLog } from '../audit/audit-store';
@@ -83,12 +83,21 @@ export class GuardedWrites {
         where id = ${a.modelVersionId}::uuid and state in ('DRAFT', 'TRAINING') and exists (select 1 from ok)
         returning id`),
     );
-    if (!rows.length) await this.#refuse(fence, a.tenantId, 'artifact', { modelVersionId: a.modelVersionId, sha256: a.sha256 });
+    if (rows.length) return;
+    // Nothing written: either the fence moved on, or the version left DRAFT/TRAINING (e.g. failed by a timeout).
+    if ((await this.#latest(fence)) === fence.token) {
+      throw new IllegalTransitionError(`model version ${a.modelVersionId} is no longer in DRAFT or TRAINING; its artifact was not recorded`);
+    }
+    await this.#refuse(fence, a.tenantId, 'artifact', { modelVersionId: a.modelVersionId, sha256: a.sha256 });
+  }
+
+  async #latest(fence: Fence): Promise<number | null> {
+    const row = rowsOf<{ token: string | number }>(await this.db.execute(sql`select token from retrain_fences where lock_key = ${fence.lockKey}`))[0];
+    return row ? Number(row.token) : null;
   }
 
   async #refuse(fence: Fence, tenantId: string, write: string, details: Record<string, unknown>): Promise<never> {
-    const latest = rowsOf<{ token: string | number }>(await this.db.execute(sql`select token from retrain_fences where lock_key = ${fence.lockKey}`))[0];
-    const payload = { write, lockKey: fence.lockKey, token: fence.token, latestToken: latest ? Number(latest.token) : null, ...details };
+    const payload = { write, lockKey: fence.lockKey, token: fence.token, latestToken: await this.#latest(fence), ...details };
     await this.audit.append(this.db, { actor: RETRAIN_ACTOR, action: 'retrain.fenced', subject: `tenant:${tenantId}`, payload });
     throw new FencingError(`the ${write} write of tenant ${tenantId} carries fencing token ${fence.token} but the latest is ${payload.latestToken}: its lock was lost`, {
       details: payload,

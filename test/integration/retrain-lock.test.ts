@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FencingError, LockHeldError } from '../../actors/errors';
+import { FencingError, IllegalTransitionError, LockHeldError } from '../../actors/errors';
 import { NodeEd25519Signer } from '../../control-plane/adapters/ed25519-signer';
 import { AuditLog } from '../../control-plane/audit/audit-store';
 import { SqlFences } from '../../control-plane/lock/fences';
@@ -126,11 +126,25 @@ test('stale holder: A pauses past its TTL, B takes over and writes, A\'s late wr
   );
   assert.equal(fenced.map((f) => f.payload.write), ['snapshot', 'model-version']);
   assert.is(Number(fenced[0]!.payload.token), a.fencingToken);
-  // B, still the latest holder, writes fine.
+  // B, still the latest holder, writes fine; A's artifact for B's version is fenced too.
+  const bModel = randomUUID();
   await ctx.writes.registerModelVersion(
     { lockKey: key, token: b.fencingToken },
-    { id: randomUUID(), tenantId: 'globex', label: 'b1', owner: 'retrain', featureSignature: 'f1', parentId: null, snapshotId: lateSnapshot, createdAt: new Date() },
+    { id: bModel, tenantId: 'globex', label: 'b1', owner: 'retrain', featureSignature: 'f1', parentId: null, snapshotId: lateSnapshot, createdAt: new Date() },
   );
+  const artifact = (sha256: string) => ({ tenantId: 'globex', modelVersionId: bModel, sha256, bytes: 3, kid: 'k', signature: 'sig', createdAt: new Date() });
+  await rejectsA(ctx.writes.registerArtifact({ lockKey: key, token: a.fencingToken }, artifact('ef'.repeat(32))), FencingError);
+  await ctx.writes.registerArtifact({ lockKey: key, token: b.fencingToken }, artifact('ab'.repeat(32)));
+  const [mv] = rowsOf<{ artifact_sha256: string }>(await ctx.db.execute(sql`select artifact_sha256 from model_versions where id = ${bModel}::uuid`));
+  assert.is(mv!.artifact_sha256, 'ab'.repeat(32));
+  // A version that left DRAFT/TRAINING takes no artifact, even from the holder — and that is not a fencing event.
+  await ctx.db.execute(sql`update model_versions set state = 'FAILED' where id = ${bModel}::uuid`);
+  await rejectsA(ctx.writes.registerArtifact({ lockKey: key, token: b.fencingToken }, artifact('cd'.repeat(32))), IllegalTransitionError, /no longer in DRAFT or TRAINING/);
+  await ctx.audit.flush();
+  const fencedAfter = rowsOf<{ payload: { write: string } }>(
+    await ctx.db.execute(sql`select payload from audit_log where action = 'retrain.fenced' and subject = 'tenant:globex' order by seq`),
+  );
+  assert.equal(fencedAfter.map((f) => f.payload.write), ['snapshot', 'model-version', 'artifact']);
   await a.release(); // a no-op: B still holds it
   await rejectsA(ctx.nodes[0]!.acquire(key, 1_000), LockHeldError);
   await b.release();
