@@ -35,6 +35,19 @@ test('an accepted request persists the saga, arms the timeout and asks the port 
   assert.ok(start && start.kind === 'call' && start.op === 'start' && start.reply === true);
 });
 
+test('SHADOW_MODE: the saga trains but is marked never to deploy; the finish says so', () => {
+  let s = run(b.initial('acme'), { type: 'request', sagaId: S1, trigger: 'breach', reason: 'r', by, facts: { ...facts, stage: 'SHADOW_MODE' } }).state;
+  assert.is(s.saga?.deploy, false);
+  s = run(s, { type: 'started', sagaId: S1, lease: { lockKey: 'k', token: 1, owner: 'o' } }).state;
+  s = run(s, { type: 'snapshotted', sagaId: S1, snapshotId: SNAP, rowCount: 10, merkleRoot: 'ab'.repeat(32) }).state;
+  s = run(s, { type: 'registered', sagaId: S1, modelVersionId: MV }).state;
+  const out = run(s, { type: 'trained', sagaId: S1, artifactSha256: 'cd'.repeat(32), usage: { seconds: 1, gpuHours: 0, costUsd: 0 }, evaluation: { passed: true, reason: 'ok' } });
+  const finish = out.effects!.find((e) => e.kind === 'call' && e.op === 'finish') as Extract<Effect, { kind: 'call' }>;
+  assert.is((finish.args as { saga: { deploy: boolean } }).saga.deploy, false);
+  assert.is((finish.args as { outcome: string }).outcome, 'VALIDATED');
+  assert.is(run(b.initial('acme'), { type: 'request', sagaId: S1, trigger: 'manual', reason: 'r', by, facts }).state.saga?.deploy, true);
+});
+
 test('each report moves one step with the fence it was given; the seed comes from the snapshot root', () => {
   const s = startedSaga();
   assert.is(s.saga?.step, 'training');
