@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { LockHeldError, RetrainRefusedError, TollgateError } from '../../actors/errors';
+import { LockHeldError, RetrainRefusedError, TollgateError, UnavailableError } from '../../actors/errors';
 import { evaluateBacktest, timeSplit } from '../../actors/retrain/evaluation';
 import type { Saga } from '../../actors/retrain/behaviour';
 import type { Refusal } from '../../actors/retrain/safeguards';
@@ -158,9 +158,13 @@ export class RetrainRunner {
     try {
       lease = await this.d.lock.acquire(a.lockKey, ttl);
     } catch (err) {
-      const message = err instanceof LockHeldError ? `another retrain of tenant ${a.tenantId} holds the mutex ${a.lockKey}` : `the retrain mutex is unavailable: ${(err as Error).message}`;
-      await this.d.store.auditDecision(a.tenantId, actorOf(a.by), 'retrain.refused', { sagaId: a.sagaId, trigger: a.trigger, reason: a.reason, safeguard: 'mutex', code: 'LOCKED', message });
+      const held = err instanceof LockHeldError;
+      const message = held ? `another retrain of tenant ${a.tenantId} holds the mutex ${a.lockKey}` : `the retrain mutex is unavailable: ${(err as Error).message}`;
+      const code = held ? 'LOCKED' : 'UNAVAILABLE';
       this.#tell(a.tenantId, { type: 'lockRefused', sagaId: a.sagaId, message });
+      await this.d.store.auditDecision(a.tenantId, actorOf(a.by), 'retrain.refused', { sagaId: a.sagaId, trigger: a.trigger, reason: a.reason, safeguard: 'mutex', code, message });
+      // Redis down is not a refusal by a safeguard: 503, retry later (fail closed: no job runs unlocked).
+      if (!held) throw new UnavailableError(message, { cause: err });
       throw new RetrainRefusedError('LOCKED', message, { details: { safeguard: 'mutex' } });
     }
     const job: Job = { lease, abort: new AbortController() };

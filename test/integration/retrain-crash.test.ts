@@ -148,5 +148,32 @@ test('two nodes (split brain: each its own bus, one Postgres, one Redis) race fo
   }
 });
 
+test('Redis down: a retrain fails closed with 503 UNAVAILABLE (no job runs unlocked), audited; the saga is cleared', async () => {
+  const db = (await createTestDatabase('retrain_redis_down'))!;
+  // Port 1 on 127.0.0.1: nothing listens, the connection is refused at once.
+  const sys = await startTestSystem({ DATABASE_URL: db.url, REDIS_URLS: 'redis://127.0.0.1:1' });
+  try {
+    const admin = client(sys.app, BOOTSTRAP_TOKEN);
+    assert.is((await admin('POST', '/api/v1/tenants', { id: 'down', name: 'Down', stage: 'PILOT' })).status, 201);
+    const res = await admin('POST', '/api/v1/tenants/down/retrain', { reason: 'no redis' });
+    assert.is(res.status, 503, res.text);
+    assert.is(res.body.error.code, 'UNAVAILABLE');
+    assert.match(res.body.error.message, /mutex is unavailable/);
+    const state = await until('the saga to be cleared', async () => {
+      const s = await stateOf(sys, 'down');
+      return s && !s.saga ? s : null;
+    });
+    assert.is(state.safeguards.lastStartedAt, null, 'a job that never ran does not count toward the rate limit');
+    await sys.audit.flush();
+    const refused = rowsOf<{ payload: { code: string } }>(await sys.database.db.execute(sql`select payload from audit_log where action = 'retrain.refused' and subject = 'tenant:down'`));
+    assert.equal(refused.map((r) => r.payload.code), ['UNAVAILABLE']);
+    const versions = rowsOf(await sys.database.db.execute(sql`select 1 from model_versions where tenant_id = 'down'`));
+    assert.is(versions.length, 0);
+  } finally {
+    await sys.dispose();
+    await db.drop();
+  }
+});
+
 const up = (await requirePostgres()) && (await requireRedis()) && (await requireNats());
 if (up) test.run();
