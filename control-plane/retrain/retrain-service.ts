@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { isActive, type RetrainState } from '../../actors/retrain/behaviour';
+import { isActive, type RetrainState, type Saga } from '../../actors/retrain/behaviour';
 import { DEFAULT_RETRAIN_POLICY, usageThisMonth, type RetrainPolicy } from '../../actors/retrain/safeguards';
 import type { Principal } from '../../actors/principal';
 import type { Db } from '../../db/client';
@@ -69,10 +69,12 @@ export class RetrainService {
     const nextAllowedAt = sg?.lastStartedAt ? new Date(Date.parse(sg.lastStartedAt) + days * 86_400_000).toISOString() : null;
     const used = sg ? usageThisMonth(sg, now) : { month: now.toISOString().slice(0, 7), gpuHours: 0, costUsd: 0 };
     const last = (k: keyof NonNullable<typeof sg>['lastRefusals']) => sg?.lastRefusals[k] ?? null;
+    // The lease's owner id releases the mutex: it stays inside the control plane.
+    const view = (saga: Saga) => ({ ...saga, lease: saga.lease ? { lockKey: saga.lease.lockKey, token: saga.lease.token } : undefined });
     return {
       tenantId,
-      saga: s && isActive(s.saga) ? s.saga : null,
-      history: s?.history ?? [],
+      saga: s && isActive(s.saga) ? view(s.saga) : null,
+      history: (s?.history ?? []).map(view),
       safeguards: {
         rateLimit: { days, stage: facts.stage, lastStartedAt: sg?.lastStartedAt ?? null, nextAllowedAt, lastRefusal: last('rateLimit') },
         cooldown: { featureSignature: facts.featureSignature, blacklistedUntil: facts.blacklistedUntil, lastRefusal: last('cooldown') },

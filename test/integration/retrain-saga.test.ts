@@ -147,6 +147,8 @@ test('manual retrain: 202 → snapshot → DRAFT → TRAINING → VALIDATED with
   assert.is(status.status, 200);
   assert.is(status.body.saga, null);
   assert.is(status.body.history[0].sagaId, saga.sagaId);
+  assert.is(status.body.history[0].lease.owner, undefined, 'the lease owner id is not exposed');
+  assert.is(status.body.history[0].lease.token, saga.lease!.token);
   assert.is(status.body.safeguards.rateLimit.days, 14);
 });
 
