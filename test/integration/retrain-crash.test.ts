@@ -136,7 +136,8 @@ test('two nodes (split brain: each its own bus, one Postgres, one Redis) race fo
     await until('a training step', async () => (await stateOf(nodes[0]!, tenantId))?.saga?.step === 'training');
     const versions = rowsOf(await nodes[0]!.database.db.execute(sql`select id from model_versions where tenant_id = ${tenantId}`));
     assert.is(versions.length, 2, 'one retrained version, not two');
-    const started = rowsOf<{ payload: { sagaId: string } }>(await nodes[0]!.database.db.execute(sql`select payload from audit_queue where action = 'retrain.started' and subject = ${`tenant:${tenantId}`} union all select payload from audit_log where action = 'retrain.started' and subject = ${`tenant:${tenantId}`}`));
+    await Promise.all(nodes.map((n) => n.audit.flush()));
+    const started = rowsOf<{ payload: { sagaId: string } }>(await nodes[0]!.database.db.execute(sql`select payload from audit_log where action = 'retrain.started' and subject = ${`tenant:${tenantId}`}`));
     assert.equal(started.map((s) => s.payload.sagaId), [winner.body.sagaId]);
   } finally {
     for (const n of nodes) await n.dispose();
