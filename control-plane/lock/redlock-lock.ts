@@ -75,7 +75,7 @@ export class RedlockLock implements Lock {
           lock = await redlock.extend(lock, Math.max(1, Math.round(ms)));
           lease.expiresAt = lock.expiration;
         } catch (err) {
-          throw new LockLostError(`the lease on ${key} was lost: ${(err as Error).message}`, { cause: err, details: { key } });
+          throw await lossOf(err, key);
         }
       },
       async release() {
@@ -100,6 +100,18 @@ export class RedlockLock implements Lock {
     if (!this.ownsClients) return;
     await Promise.all(this.#clients.map((c) => (c.status === 'ready' ? c.quit().then(() => undefined) : Promise.resolve(c.disconnect()))));
   }
+}
+
+/** Lost (expired, or another value holds the key) or only unreachable for now. */
+async function lossOf(err: unknown, key: string): Promise<Error> {
+  if (err instanceof ExecutionError) {
+    const stats = await Promise.all(err.attempts).catch(() => []);
+    const reasons = stats.flatMap((s) => [...s.votesAgainst.values()]);
+    if (err.attempts.length === 0 || reasons.some((r) => r instanceof ResourceLockedError)) {
+      return new LockLostError(`the lease on ${key} was lost: ${err.message}`, { cause: err, details: { key } });
+    }
+  }
+  return new UnavailableError(`could not extend the lease on ${key}: ${(err as Error).message}`, { cause: err });
 }
 
 /** Held by someone (a node voted "already locked") or unreachable (no quorum for other reasons). */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { LockHeldError, RetrainRefusedError, TollgateError, UnavailableError } from '../../actors/errors';
+import { LockHeldError, LockLostError, RetrainRefusedError, TollgateError, UnavailableError } from '../../actors/errors';
 import { evaluateBacktest, timeSplit } from '../../actors/retrain/evaluation';
 import type { Saga } from '../../actors/retrain/behaviour';
 import type { Refusal } from '../../actors/retrain/safeguards';
@@ -169,7 +169,14 @@ export class RetrainRunner {
     }
     const job: Job = { lease, abort: new AbortController() };
     job.extender = setInterval(() => {
-      lease.extend(ttl).catch((err: unknown) => this.d.log.warn({ err, tenantId: a.tenantId, sagaId: a.sagaId }, 'could not extend the retrain mutex; fenced writes will refuse'));
+      lease.extend(ttl).catch((err: unknown) => {
+        this.d.log.warn({ err, tenantId: a.tenantId, sagaId: a.sagaId }, 'could not extend the retrain mutex');
+        if (!(err instanceof LockLostError)) return; // Redis blip: the next extension may succeed; fenced writes guard meanwhile
+        // Lost for good: stop training now rather than at the first fenced write.
+        clearInterval(job.extender);
+        job.abort.abort('the retrain mutex was lost');
+        this.#tell(a.tenantId, { type: 'stepFailed', sagaId: a.sagaId, step: 'mutex', code: 'LOCK_LOST', message: `the retrain mutex ${a.lockKey} was lost: ${(err as Error).message}` });
+      });
     }, Math.max(50, Math.floor(ttl / 3)));
     job.extender.unref();
     this.#jobs.set(a.sagaId, job);

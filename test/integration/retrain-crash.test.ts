@@ -176,5 +176,46 @@ test('Redis down: a retrain fails closed with 503 UNAVAILABLE (no job runs unloc
   }
 });
 
+test('a lease lost while training (key taken over in Redis): the job stops at once, the saga fails with LOCK_LOST', async () => {
+  const db = (await createTestDatabase('retrain_lock_lost'))!;
+  const dir = mkdtempSync(join(tmpdir(), 'tg-lost-'));
+  const script = join(dir, 'slow.mjs');
+  writeFileSync(script, `setTimeout(() => {}, 60_000);`);
+  const tenantId = `lost-${randomBytes(4).toString('hex')}`;
+  const redis = new Redis(REDIS_URL);
+  const sys = await startTestSystem(
+    { DATABASE_URL: db.url, REDIS_URLS: REDIS_URL },
+    { retrain: { trainer: new CommandTrainer({ command: process.execPath, args: [script] }), lockTtlMs: 600 } },
+  );
+  try {
+    const admin = client(sys.app, BOOTSTRAP_TOKEN);
+    assert.is((await admin('POST', '/api/v1/tenants', { id: tenantId, name: 'Lost', stage: 'PILOT' })).status, 201);
+    assert.is((await admin('POST', `/api/v1/tenants/${tenantId}/models`, { label: 'v1', owner: 'ada', featureSignature: 'sig' })).status, 201);
+    const now = sys.clock.now().getTime();
+    await sys.database.db.insert(learningEvents).values(
+      Array.from({ length: 20 }, (_, i) => ({ tenantId: tenantId as TenantId, idempotencyKey: `e${i}`, features: { a: i }, prediction: i, actual: i + 1, occurredAt: new Date(now - (20 - i) * 60_000) })),
+    );
+    assert.is((await admin('POST', `/api/v1/tenants/${tenantId}/retrain`, { reason: 'lose it' })).status, 202);
+    await until('the training step', async () => (await stateOf(sys, tenantId))?.saga?.step === 'training');
+    // Someone else's value in the key (a partition healed the wrong way): the next extension sees it.
+    await redis.set(`lock:tenant:${tenantId}:retrain`, 'someone-else', 'PX', 60_000);
+    const done = await until('the saga to fail', async () => {
+      const s = await stateOf(sys, tenantId);
+      return s && !s.saga && s.history.length === 1 ? s.history[0]! : null;
+    });
+    await sys.retrain.runner.idle();
+    assert.is(done.error!.code, 'LOCK_LOST');
+    const [v] = rowsOf<{ state: string }>(await sys.database.db.execute(sql`select state from model_versions where id = ${done.modelVersionId!}::uuid`));
+    assert.is(v!.state, 'FAILED');
+    assert.is(await redis.get(`lock:tenant:${tenantId}:retrain`), 'someone-else', 'the other holder\'s key is left alone');
+  } finally {
+    await redis.del(`lock:tenant:${tenantId}:retrain`);
+    redis.disconnect();
+    await sys.dispose();
+    rmSync(dir, { recursive: true, force: true });
+    await db.drop();
+  }
+});
+
 const up = (await requirePostgres()) && (await requireRedis()) && (await requireNats());
 if (up) test.run();
