@@ -34,7 +34,7 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
   }
 }
 
-const test = suite('retrain across nodes (Postgres, Redlock, NATS): a node stops mid-saga; two nodes race');
+const test = suite('retrain failures across nodes (Postgres, Redlock, NATS): crash mid-saga, race, Redis down, lease lost');
 
 test('the saga fails cleanly on the next start: version FAILED, mutex released, nothing half-registered', async () => {
   const db = (await createTestDatabase('retrain_crash'))!;
