@@ -66,6 +66,39 @@ export class UnavailableError extends TollgateError {
   override readonly retryable = true;
 }
 
+/** A mutex is held by someone else (the lock port's typed refusal). */
+export class LockHeldError extends LockedError {}
+/** A lease was lost (expired, taken over) before it could be extended. */
+export class LockLostError extends LockedError {}
+/** A guarded write carried a fencing token that is no longer the latest: its lock was lost. */
+export class FencingError extends TollgateError {
+  override readonly code: string = 'FENCED';
+}
+
+/** A trainer failed (exit code, crash, bad output); the message carries the tail of its log. */
+export class TrainingFailedError extends TollgateError {
+  override readonly code: string = 'TRAINING_FAILED';
+}
+
+/** Codes a retrain safeguard refuses with; each maps to 409. */
+export const RETRAIN_REFUSALS = [
+  'RETRAIN_RATE_LIMIT',
+  'RETRAIN_COOLDOWN',
+  'RETRAIN_CIRCUIT_OPEN',
+  'BLOCK_RETRAINING',
+  'LOCKED',
+] as const;
+export type RetrainRefusalCode = (typeof RETRAIN_REFUSALS)[number];
+
+/** A retrain refused by one of its safeguards; `code` names the safeguard. */
+export class RetrainRefusedError extends TollgateError {
+  override readonly code: string;
+  constructor(code: RetrainRefusalCode | string, message: string, options?: { details?: Record<string, unknown> }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
 /** Nobody listens on the subject a request was sent to. */
 export class NoRespondersError extends UnavailableError {
   override readonly code: string = 'NO_RESPONDERS';
@@ -101,7 +134,16 @@ const BY_CODE: Record<string, new (message: string, options?: { details?: Record
   TIMEOUT: RequestTimeoutError,
   DEAD_LETTERED: DeadLetteredError,
   NOTHING_TO_ROLL_BACK: NothingToRollBackError,
+  FENCED: FencingError,
+  TRAINING_FAILED: TrainingFailedError,
 };
+for (const code of RETRAIN_REFUSALS) {
+  if (!BY_CODE[code]) BY_CODE[code] = class extends RetrainRefusedError {
+    constructor(message: string, options?: { details?: Record<string, unknown> }) {
+      super(code, message, options);
+    }
+  };
+}
 
 /** An error whose code this process does not know; code and retryable kept as sent. */
 export class RemoteError extends TollgateError {

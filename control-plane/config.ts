@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseRetrainEnv, type RetrainConfig } from './retrain/retrain-config';
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_DATA_DIR = './.tollgate';
@@ -58,6 +59,8 @@ export interface Config {
   bootstrapAdminToken?: string;
   oracleAudience: string;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  /** Retrain safeguards and trainer (TOLLGATE_RETRAIN_*, TOLLGATE_TRAINER_COMMAND). */
+  retrain: RetrainConfig;
 }
 
 export class ConfigError extends Error {
@@ -68,8 +71,12 @@ export class ConfigError extends Error {
 export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`);
+  const retrain = parseRetrainEnv(cleaned);
+  if (!parsed.success || !retrain.ok) {
+    const lines = [
+      ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`)),
+      ...(retrain.ok ? [] : retrain.issues),
+    ];
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
@@ -91,5 +98,6 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     ...(e.TOLLGATE_BOOTSTRAP_ADMIN_TOKEN ? { bootstrapAdminToken: e.TOLLGATE_BOOTSTRAP_ADMIN_TOKEN } : {}),
     oracleAudience: e.TOLLGATE_ORACLE_AUDIENCE,
     logLevel: e.LOG_LEVEL,
+    retrain: retrain.value,
   };
 }

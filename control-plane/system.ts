@@ -43,6 +43,10 @@ import { IdentityService } from './identity/identity-service';
 import { systemClock, type Clock } from './ports/clock';
 import type { Signer } from './ports/signer';
 import { RegistryService } from './registry/registry-service';
+import { buildRetrain, type RetrainWiring } from './retrain/wiring';
+import { CommandTrainer } from './retrain/trainers/command-trainer';
+import type { RetrainPolicy } from '../actors/retrain/safeguards';
+import type { Trainer } from './ports/trainer';
 
 /** Everything one control-plane node runs, wired. */
 export interface System {
@@ -58,6 +62,7 @@ export interface System {
   streams: DurableStreams;
   signer: Signer;
   log: Logger;
+  retrain: RetrainWiring;
   /** The first-start admin token, when this start created it. */
   firstAdminToken: string | null;
   close(): Promise<void>;
@@ -69,6 +74,8 @@ export interface BuildOptions {
   log?: Logger;
   /** PGlite folder override (tests use 'memory://'). */
   embeddedDir?: string;
+  /** Retrain safeguards and trainer overrides (tests). */
+  retrain?: { policy?: RetrainPolicy; trainer?: Trainer; lockTtlMs?: number };
 }
 
 /**
@@ -144,12 +151,26 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
           onLost: (shards) => host.relinquish(shards),
         })
       : null;
+    const actors = new ActorClient(bus, config.subjectPrefix);
+    const retrain = buildRetrain({
+      db: database.db, audit, clock, bus, streams, actors, registry, signer, log,
+      prefix: config.subjectPrefix, dataDir: config.dataDir,
+      ...(config.redisUrls ? { redisUrls: config.redisUrls } : {}),
+      policy: config.retrain.policy,
+      ...(config.retrain.trainerCommand ? { trainer: new CommandTrainer({ command: config.retrain.trainerCommand[0]!, args: config.retrain.trainerCommand.slice(1) }) } : {}),
+      ...options.retrain,
+    });
+    closers.push(() => retrain.close());
+    // After a production rollback, the rolled-back feature signature may not be retrained for 7 days.
+    registry.onRollback(async (o) => {
+      await retrain.store.blacklistAfterRollback(o.tenant.id, o.rolledBack.featureSignature, `production rollback of ${o.rolledBack.id}: ${o.reason}`);
+    });
     const host: ActorHost = new ActorHost({
       bus,
       store: new SqlActorStore(database.db),
       clock,
       log,
-      ports: { registry: registryPort(registry), drift: driftPort(drift), promotion: promotionPort(promotion) },
+      ports: { registry: registryPort(registry), drift: driftPort(drift), promotion: promotionPort(promotion), retrain: retrain.runner.port },
       metrics: hostMetrics(metrics.registry, () => host.resident),
       ...(leases ? { ownership: leases } : {}),
       prefix: config.subjectPrefix,
@@ -158,6 +179,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     });
     host.register(tenantBehaviour);
     host.register(modelVersionBehaviour);
+    host.register(retrain.behaviour);
     if (leases) {
       await leases.start();
       closers.push(() => leases.stop());
@@ -165,10 +187,12 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     await host.preload('tenant', await registry.tenantIds());
     await host.preload('model', await registry.liveModelIds());
     closers.push(() => host.stop());
+    const breaches = retrain.service.listenForBreaches();
+    closers.push(async () => breaches.unsubscribe());
+    await retrain.service.resumeInterrupted();
     const sweep = setInterval(() => host.passivateIdle(), Math.min(30_000, config.passivateAfterMs));
     sweep.unref();
     closers.push(async () => clearInterval(sweep));
-    const actors = new ActorClient(bus, config.subjectPrefix);
     const routing = new RoutingTable(database.db, bus, config.subjectPrefix, log);
     await routing.start();
     closers.push(async () => routing.stop());
@@ -182,7 +206,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     );
     closers.push(() => learning.stop());
 
-    const app = createApp({ db: database.db, audit, registry, identity, actors, ingestion, sources, drift, routing, alerts: new AlertService(database.db, audit, clock), metrics, log, readiness });
+    const app = createApp({ db: database.db, audit, registry, identity, actors, ingestion, sources, drift, routing, alerts: new AlertService(database.db, audit, clock), metrics, log, readiness, retrain: retrain.service });
 
     return {
       app,
@@ -197,6 +221,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       streams,
       signer,
       log,
+      retrain,
       firstAdminToken,
       close: async () => {
         for (const close of closers.reverse()) await close().catch((err: unknown) => log.warn({ err }, 'error while closing'));

@@ -24,6 +24,8 @@ import type { RoutingTable } from '../control-plane/routing/routing-table';
 import type { DriftService } from '../control-plane/drift/drift-service';
 import type { IngestionService } from '../control-plane/ingestion/ingest';
 import type { SourceRegistry } from '../control-plane/ingestion/sources';
+import type { RetrainService } from '../control-plane/retrain/retrain-service';
+import { retrainRoutes } from './routes/retrain';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -66,6 +68,7 @@ export interface AppDeps {
   metrics: Metrics;
   log: Logger;
   readiness: ReadinessCheck[];
+  retrain?: RetrainService;
 }
 
 /** The whole HTTP surface; `app.request()` drives it in tests. */
@@ -80,6 +83,7 @@ export function createApp(deps: AppDeps) {
     .route('/', driftRoutes(deps.drift, deps.registry, deps.actors))
     .route('/', routingRoutes(deps.routing))
     .route('/', alertRoutes(deps.alerts, deps.registry));
+  if (deps.retrain) api.route('/', retrainRoutes(deps.retrain, deps.registry));
 
   const app = new Hono()
     .use('*', requestId())

@@ -21,6 +21,11 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   NO_RESPONDERS: 503,
   TIMEOUT: 503,
   DEAD_LETTERED: 500,
+  FENCED: 409,
+  RETRAIN_RATE_LIMIT: 409,
+  RETRAIN_COOLDOWN: 409,
+  RETRAIN_CIRCUIT_OPEN: 409,
+  BLOCK_RETRAINING: 409,
 };
 
 export function statusOf(code: string): ContentfulStatusCode {

@@ -210,6 +210,11 @@ export class RegistryService {
     return this.transitions.run(modelId, cmd, by, opts);
   }
 
+  /** Adds a step run after every committed production rollback (the retraining cooldown blacklist). */
+  onRollback(hook: (outcome: RollbackOutcome) => Promise<void>): void {
+    this.afterRollback.push(hook);
+  }
+
   /** The exit criteria of the tenant's autonomy stage, computed now. */
   async autonomy(tenantId: string) {
     const tenant = await this.loadTenant(this.db, tenantId);

@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { connect } from 'nats';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { alerts, modelVersions, shardLeases, tenants } from '../../db/schema';
+import { alerts, modelVersions, retrainBlacklist, shardLeases, tenants } from '../../db/schema';
 import type { ModelVersionId, TenantId } from '../../db/schema/enums';
 import { createTestDatabase, NATS_URL, requireNats, requirePostgres } from '../support/services';
 import { BOOTSTRAP_TOKEN, client, startTestSystem, type Call } from '../support/system';
@@ -175,6 +175,11 @@ function routingSuite(name: string, env: () => Promise<{ env: Record<string, str
     assert.ok(audit.some((e) => e.action === 'tenant.rollback' && e.payload.from === ctx.v2 && e.payload.to === ctx.v1));
     assert.ok(audit.some((e) => e.action === 'model.transitioned' && e.subject === `model:${ctx.v2}` && e.payload.to === 'ROLLED_BACK'));
     assert.is((await ctx.admin('GET', '/api/v1/audit/verify')).body.ok, true);
+    // The rolled-back feature signature is blacklisted for retraining for 7 days; retraining is refused under the lock.
+    const [black] = await db.select().from(retrainBlacklist).where(eq(retrainBlacklist.tenantId, 'farm' as TenantId));
+    assert.is(black?.featureSignature, 'ndvi,rain');
+    assert.ok(black!.until.getTime() - ctx.nodes[0]!.clock.now().getTime() > 6.9 * 86_400_000);
+    expectError(await ctx.manager('POST', '/api/v1/tenants/farm/retrain', { reason: 'try again' }), 409, 'LOCKED');
     expectError(await ctx.admin('POST', '/api/v1/tenants/farm/rollback', { reason: 'again' }), 409, 'LOCKED', /forensic lock/);
     assert.ok((await ctx.admin('GET', '/api/v1/audit?limit=1000')).body.entries.some((e: { action: string }) => e.action === 'tenant.rollback.refused'));
   });

@@ -5,16 +5,20 @@ import { join } from 'node:path';
 import { parseConfig } from '../../control-plane/config';
 import { NodeEd25519Signer } from '../../control-plane/adapters/ed25519-signer';
 import { ManualClock } from '../../control-plane/ports/clock';
-import { buildSystem, type System } from '../../control-plane/system';
+import { buildSystem, type BuildOptions, type System } from '../../control-plane/system';
 
 export const BOOTSTRAP_TOKEN = 'test-bootstrap-token-0123456789';
 
 /** A whole node on an in-memory embedded database, driven through app.request(). */
-export async function startTestSystem(env: Record<string, string> = {}): Promise<System & { clock: ManualClock; dispose(): Promise<void> }> {
+export async function startTestSystem(
+  env: Record<string, string> = {},
+  options: Omit<BuildOptions, 'clock'> & { clock?: ManualClock } = {},
+): Promise<System & { clock: ManualClock; dispose(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-test-'));
   const config = parseConfig({ TOLLGATE_DATA_DIR: dataDir, TOLLGATE_BOOTSTRAP_ADMIN_TOKEN: BOOTSTRAP_TOKEN, ...env });
-  const clock = new ManualClock(Date.now());
+  const clock = options.clock ?? new ManualClock(Date.now());
   const system = await buildSystem(config, {
+    ...options,
     clock,
     signer: NodeEd25519Signer.generate(),
     log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
