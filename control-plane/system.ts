@@ -34,6 +34,7 @@ import { IdentityService } from './identity/identity-service';
 import { systemClock, type Clock } from './ports/clock';
 import type { Signer } from './ports/signer';
 import { RegistryService } from './registry/registry-service';
+import { buildGovernance, type Governance } from './governance';
 
 /** Everything one control-plane node runs, wired. */
 export interface System {
@@ -41,6 +42,7 @@ export interface System {
   database: Database;
   registry: RegistryService;
   identity: IdentityService;
+  governance: Governance;
   audit: AuditLog;
   host: ActorHost;
   bus: Bus;
@@ -118,6 +120,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     const registry = new RegistryService(database.db, audit, clock);
     const identity = new IdentityService(database.db, audit, clock, config.bootstrapAdminToken);
     const firstAdminToken = await identity.ensureFirstAdmin();
+    const governance = buildGovernance(database.db, audit, clock, registry);
     const metrics = createMetrics();
 
     // With NATS, several nodes may share the actors: each runs the shards it leases.
@@ -161,13 +164,14 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     const learning = await consumeLearningEvents(streams, database.db, config.subjectPrefix, log);
     closers.push(() => learning.stop());
 
-    const app = createApp({ db: database.db, audit, registry, identity, actors, ingestion, sources, metrics, log, readiness });
+    const app = createApp({ db: database.db, audit, registry, identity, governance, actors, ingestion, sources, metrics, log, readiness });
 
     return {
       app,
       database,
       registry,
       identity,
+      governance,
       audit,
       host,
       bus,

@@ -18,6 +18,8 @@ import { userRoutes } from './routes/users';
 import { ingestionRoutes } from './routes/ingestion';
 import type { IngestionService } from '../control-plane/ingestion/ingest';
 import type { SourceRegistry } from '../control-plane/ingestion/sources';
+import type { Governance } from '../control-plane/governance';
+import { governanceRoutes } from './routes/governance';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -54,6 +56,7 @@ export interface AppDeps {
   ingestion: IngestionService;
   sources: SourceRegistry;
   identity: IdentityService;
+  governance: Governance;
   metrics: Metrics;
   log: Logger;
   readiness: ReadinessCheck[];
@@ -67,7 +70,8 @@ export function createApp(deps: AppDeps) {
     .route('/', registryRoutes(deps.registry, deps.actors))
     .route('/', auditRoutes(deps.db, deps.audit))
     .route('/', userRoutes(deps.identity, deps.registry))
-    .route('/', ingestionRoutes(deps.ingestion, deps.sources, deps.registry));
+    .route('/', ingestionRoutes(deps.ingestion, deps.sources, deps.registry))
+    .route('/', governanceRoutes({ ...deps.governance, registry: deps.registry }));
 
   const app = new Hono()
     .use('*', requestId())

@@ -97,7 +97,7 @@ export function sealShare(share: Uint8Array, recipientEd25519: Uint8Array, label
   const key = sealKey(shared, ephemeralPub, recipientX, label);
   const nonce = randomBytes(12);
   const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
-  cipher.setAAD(labelBytes(label));
+  cipher.setAAD(labelBytes(label), { plaintextLength: share.length });
   const ciphertext = Buffer.concat([cipher.update(share), cipher.final(), cipher.getAuthTag()]);
   ephemeralSecret.fill(0);
   shared.fill(0);
@@ -131,7 +131,7 @@ export function openShare(file: SealedShareFile, secretKey: Uint8Array): Uint8Ar
   if (sealed.length < 17) throw new ShareDecryptionError('sealed share too short');
   try {
     const decipher = createDecipheriv('chacha20-poly1305', key, fromBase64Url(file.nonce), { authTagLength: 16 });
-    decipher.setAAD(labelBytes(label));
+    decipher.setAAD(labelBytes(label), { plaintextLength: sealed.length - 16 });
     decipher.setAuthTag(sealed.subarray(sealed.length - 16));
     const out = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);

@@ -1,0 +1,346 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { and, asc, eq } from 'drizzle-orm';
+import { combine } from 'shamir-secret-sharing';
+import type { Db } from '../../db/client';
+import { governanceSubmissions, governanceUnlocks, type MemberRow, type UnlockRow } from '../../db/schema';
+import {
+  BadRequestError,
+  ForbiddenError,
+  NoCommitteeError,
+  NotACommitteeMemberError,
+  NotFoundError,
+  ShareCommitmentMismatchError,
+  ShareSignatureInvalidError,
+  UnlockNotOpenError,
+} from '../../actors/errors';
+import { assertOpenForShares, countSubmission, DEFAULT_UNLOCK_TTL_MS, isGovernanceAction, GOVERNANCE_LOCKED_ACTIONS } from '../../actors/governance/unlock';
+import { roleAtLeast } from '../../actors/model-version/lifecycle';
+import { actorOf, type Principal } from '../../actors/principal';
+import type { AuditLog } from '../audit/audit-store';
+import type { Clock } from '../ports/clock';
+import { isUuid } from '../registry/ids';
+import type { RegistryService } from '../registry/registry-service';
+import { activeCommittee, committeeById, membersOf } from './committee-store';
+import { INIT_HINT } from './gate';
+import {
+  actionHash,
+  actionSigningInput,
+  fromBase64Url,
+  parsePublicKey,
+  publicKeyOf,
+  shareBinding,
+  shareCommitment,
+  shareDigest,
+  sign,
+  toBase64Url,
+  verify,
+} from './share-crypto';
+
+export interface UnlockDto {
+  id: string;
+  action: string;
+  params: unknown;
+  justification: string;
+  actionHash: string;
+  nonce: string;
+  expiresAt: string;
+  threshold: number;
+  committeeId: string;
+  state: string;
+  proposedBy: string;
+  createdAt: string;
+  resets: number;
+  received: Array<{ memberId: string; name: string; at: string }>;
+  progress: string;
+  signature?: string;
+  unlockedAt?: string;
+  consumedAt?: string;
+  consumedBy?: string;
+}
+
+/**
+ * The unlock flow: proposals, share submissions, reconstruction at the
+ * threshold, resets.
+ *
+ * Where shares wait: accepted shares are kept only in this process's memory
+ * (the "vault") until the threshold, never in the database. Fewer than M
+ * shares reveal nothing of the key, but the same member share serves every
+ * request, so pending shares of two requests stored together could reach M;
+ * keeping them out of the database means a dump never holds any. The
+ * database keeps each submission's member, digest and signature (the audit
+ * trail) tagged with the vault that holds its share: after a restart, or on
+ * another node, those submissions are discarded (audited) and the members
+ * sign again. A deployment with several nodes sends /governance to one node.
+ * The reconstructed key lives for one signature and is zeroed (the JS engine
+ * may still hold copies we cannot reach; we never turn it into a string).
+ */
+export class UnlockService {
+  readonly #vaultId = randomUUID();
+  /** `${unlockId}:${nonce}` → memberId → share bytes, until the request expires. */
+  readonly #vault = new Map<string, { expiresAt: number; shares: Map<string, Uint8Array> }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    private readonly registry: RegistryService,
+    private readonly ttlMs = DEFAULT_UNLOCK_TTL_MS,
+  ) {}
+
+  async propose(input: { action: string; params: Record<string, unknown>; justification: string }, by: Principal): Promise<UnlockDto> {
+    await this.registry.requireRoleAudited(by, 'MANAGER', 'proposing a governance unlock', 'governance');
+    if (!isGovernanceAction(input.action)) {
+      throw new BadRequestError(`action must be one of the governance-locked actions: ${GOVERNANCE_LOCKED_ACTIONS.join(', ')}`);
+    }
+    const committee = await activeCommittee(this.db);
+    if (!committee) throw new NoCommitteeError(`no governance committee exists: ${INIT_HINT}`);
+    const now = this.clock.now();
+    const id = randomUUID();
+    const hash = actionHash(input.action, input.params);
+    const nonce = toBase64Url(randomBytes(16));
+    const expiresAt = new Date(now.getTime() + this.ttlMs);
+    await this.db.transaction(async (txRaw) => {
+      const tx = txRaw as unknown as Db;
+      await tx.insert(governanceUnlocks).values({
+        id,
+        committeeId: committee.row.id,
+        action: input.action,
+        params: input.params,
+        actionHash: hash,
+        nonce,
+        justification: input.justification,
+        proposedBy: by.name,
+        createdAt: now,
+        expiresAt,
+      });
+      await this.audit.append(tx, {
+        actor: actorOf(by),
+        action: 'governance.unlock.proposed',
+        subject: `unlock:${id}`,
+        payload: { id, action: input.action, params: input.params, actionHash: hash, nonce, expiresAt: expiresAt.toISOString(), justification: input.justification, threshold: committee.row.threshold },
+      });
+    });
+    return this.get(id);
+  }
+
+  async get(id: string): Promise<UnlockDto> {
+    const unlock = await this.load(this.db, id);
+    const committee = await committeeById(this.db, unlock.committeeId);
+    const members = await membersOf(this.db, unlock.committeeId);
+    const received = await this.received(this.db, unlock);
+    return toDto(unlock, committee!.threshold, received, members);
+  }
+
+  /** Checks and counts one member's share; at the threshold, signs the action. */
+  async submitShare(id: string, input: { memberId: string; share: string; signature: string }, via: Principal): Promise<UnlockDto> {
+    const refuse = async (err: Error & { code: string }, payload: Record<string, unknown> = {}): Promise<never> => {
+      await this.audit.append(this.db, { actor: `member:${input.memberId}`, action: 'governance.share.refused', subject: `unlock:${id}`, payload: { memberId: input.memberId, via: actorOf(via), code: err.code, reason: err.message, ...payload } });
+      throw err;
+    };
+    const first = await this.load(this.db, id);
+    const committee = await committeeById(this.db, first.committeeId);
+    if (!committee?.active) return refuse(new UnlockNotOpenError(`unlock ${id} was proposed to a committee that has since been replaced`));
+    const threshold = committee.threshold;
+    try {
+      assertOpenForShares({ id, state: first.state, expiresAt: first.expiresAt, threshold }, this.clock.now());
+    } catch (err) {
+      return refuse(err as Error & { code: string });
+    }
+    const member = (await membersOf(this.db, committee.id)).find((m) => m.memberId === input.memberId);
+    if (!member) return refuse(new NotACommitteeMemberError(`${input.memberId} is not a member of the committee`));
+    let share: Uint8Array;
+    try {
+      share = fromBase64Url(input.share);
+    } catch {
+      throw new BadRequestError('share must be base64url');
+    }
+    if (share.length !== 33) throw new BadRequestError('a share of the governance key is 33 bytes');
+    const digest = shareDigest(share);
+    const binding = shareBinding({ requestId: id, actionHash: first.actionHash, nonce: first.nonce, shareDigest: digest });
+    if (!verify(input.signature, binding, parsePublicKey(member.publicKey))) {
+      return refuse(
+        new ShareSignatureInvalidError(
+          `the signature of ${member.memberId} does not verify over this request's binding (requestId, actionHash, current nonce, share digest): signed for another request, before a reset, or with another key`,
+          { details: { memberId: member.memberId } },
+        ),
+        { shareDigest: digest },
+      );
+    }
+    if (shareCommitment(committee.salt, member.memberId, member.shareIndex, share) !== member.commitment) {
+      share.fill(0);
+      return refuse(
+        new ShareCommitmentMismatchError(`the share submitted by ${member.memberId} (${member.name}) does not match its commitment: refused; the holder's share is tampered or wrong`, {
+          details: { memberId: member.memberId, holder: member.name },
+        }),
+        { shareDigest: digest, holder: member.name },
+      );
+    }
+
+    let outcome: { count: number; unlocked: boolean } | undefined;
+    try {
+      outcome = await this.db.transaction(async (txRaw) => {
+        const tx = txRaw as unknown as Db;
+        const unlock = await this.load(tx, id, true);
+        assertOpenForShares({ id, state: unlock.state, expiresAt: unlock.expiresAt, threshold }, this.clock.now());
+        // A reset between the checks above and this lock changed the nonce the member signed.
+        if (unlock.nonce !== first.nonce) throw new ShareSignatureInvalidError(`unlock ${id} was reset while ${member.memberId}'s share was checked; sign again`);
+        await this.discardForeign(tx, unlock);
+        const received = (await this.received(tx, unlock)).map((s) => s.memberId);
+        const { count, reached } = countSubmission(received, member.memberId, threshold);
+        const now = this.clock.now();
+        await tx.insert(governanceSubmissions).values({ unlockId: id, memberId: member.memberId, nonce: unlock.nonce, shareDigest: digest, signature: input.signature, vault: this.#vaultId, at: now });
+        await this.audit.append(tx, {
+          actor: `member:${member.memberId}`,
+          action: 'governance.share.accepted',
+          subject: `unlock:${id}`,
+          payload: { memberId: member.memberId, name: member.name, via: actorOf(via), shareDigest: digest, count, threshold },
+        });
+        const slot = this.slot(unlock);
+        slot.get(member.memberId)?.fill(0);
+        slot.set(member.memberId, share);
+        if (!reached) return { count, unlocked: false };
+        const signature = await this.reconstructAndSign(unlock, committee.publicKey, [...received, member.memberId]);
+        await tx.update(governanceUnlocks).set({ state: 'UNLOCKED', signature, unlockedAt: now }).where(eq(governanceUnlocks.id, id));
+        await this.audit.append(tx, {
+          actor: 'system:governance',
+          action: 'governance.unlock.unlocked',
+          subject: `unlock:${id}`,
+          payload: { unlockId: id, action: unlock.action, actionHash: unlock.actionHash, nonce: unlock.nonce, signature, signers: [...received, member.memberId], threshold },
+        });
+        return { count, unlocked: true };
+      });
+    } catch (err) {
+      if (err instanceof Error && 'code' in err && typeof err.code === 'string' && /^(SHARE_|UNLOCK_)/.test(err.code)) await refuse(err as Error & { code: string });
+      throw err;
+    }
+    if (outcome.unlocked) this.dropSlot(first);
+    return this.get(id);
+  }
+
+  /** Discards the submissions of the current nonce and issues a new one (proposer or ADMIN). */
+  async reset(id: string, by: Principal): Promise<UnlockDto> {
+    const unlock = await this.load(this.db, id);
+    if (unlock.proposedBy !== by.name || by.kind !== 'user') {
+      if (!roleAtLeast(by.role, 'ADMIN')) {
+        await this.audit.append(this.db, { actor: actorOf(by), action: 'auth.refused', subject: `unlock:${id}`, payload: { needed: 'ADMIN or the proposer', role: by.role, what: 'resetting an unlock' } });
+        throw new ForbiddenError(`only the proposer (${unlock.proposedBy}) or an ADMIN resets unlock ${id}`);
+      }
+    }
+    const discarded = await this.db.transaction(async (txRaw) => {
+      const tx = txRaw as unknown as Db;
+      const locked = await this.load(tx, id, true);
+      if (locked.state !== 'PENDING') throw new UnlockNotOpenError(`unlock ${id} is ${locked.state}; only a pending request is reset`);
+      const gone = await tx
+        .update(governanceSubmissions)
+        .set({ discarded: true })
+        .where(and(eq(governanceSubmissions.unlockId, id), eq(governanceSubmissions.nonce, locked.nonce), eq(governanceSubmissions.discarded, false)))
+        .returning({ memberId: governanceSubmissions.memberId });
+      const nonce = toBase64Url(randomBytes(16));
+      await tx.update(governanceUnlocks).set({ nonce, resets: locked.resets + 1 }).where(eq(governanceUnlocks.id, id));
+      await this.audit.append(tx, {
+        actor: actorOf(by),
+        action: 'governance.unlock.reset',
+        subject: `unlock:${id}`,
+        payload: { unlockId: id, discarded: gone.map((g) => g.memberId), previousNonce: locked.nonce, nonce },
+      });
+      return locked;
+    });
+    this.dropSlot(discarded);
+    return this.get(id);
+  }
+
+  /** Combines the vault's shares, checks the key is the committee's, signs, zeroes. */
+  private async reconstructAndSign(unlock: UnlockRow, publicKey: string, signers: string[]): Promise<string> {
+    const slot = this.slot(unlock);
+    const shares = signers.map((m) => slot.get(m)).filter((s): s is Uint8Array => s !== undefined);
+    if (shares.length !== signers.length) throw new Error('a counted share is missing from the vault');
+    const secret = await combine(shares);
+    try {
+      if (toBase64Url(publicKeyOf(secret)) !== publicKey) throw new Error('the combined shares do not give the committee key');
+      return sign(actionSigningInput({ action: unlock.action, params: unlock.params, actionHash: unlock.actionHash, nonce: unlock.nonce }), secret);
+    } finally {
+      secret.fill(0);
+    }
+  }
+
+  /** Submissions whose share another process holds cannot be combined here: discard them, audited. */
+  private async discardForeign(tx: Db, unlock: UnlockRow): Promise<void> {
+    const foreign = (await this.received(tx, unlock)).filter((s) => s.vault !== this.#vaultId || !this.slot(unlock).has(s.memberId));
+    if (foreign.length === 0) return;
+    for (const f of foreign) {
+      await tx
+        .update(governanceSubmissions)
+        .set({ discarded: true })
+        .where(and(eq(governanceSubmissions.unlockId, unlock.id), eq(governanceSubmissions.memberId, f.memberId), eq(governanceSubmissions.nonce, unlock.nonce)));
+    }
+    await this.audit.append(tx, {
+      actor: 'system:governance',
+      action: 'governance.share.discarded',
+      subject: `unlock:${unlock.id}`,
+      payload: { unlockId: unlock.id, members: foreign.map((f) => f.memberId), reason: 'the share is held by another process (restarted, or another node); the member signs again' },
+    });
+  }
+
+  private slot(unlock: UnlockRow): Map<string, Uint8Array> {
+    this.sweep();
+    const key = `${unlock.id}:${unlock.nonce}`;
+    let slot = this.#vault.get(key);
+    if (!slot) this.#vault.set(key, (slot = { expiresAt: unlock.expiresAt.getTime(), shares: new Map() }));
+    return slot.shares;
+  }
+
+  private dropSlot(unlock: UnlockRow): void {
+    this.dropKey(`${unlock.id}:${unlock.nonce}`);
+  }
+
+  private dropKey(key: string): void {
+    for (const share of this.#vault.get(key)?.shares.values() ?? []) share.fill(0);
+    this.#vault.delete(key);
+  }
+
+  /** Expired requests' shares leave memory (zeroed) at the next vault access. */
+  private sweep(): void {
+    const now = this.clock.now().getTime();
+    for (const [key, slot] of this.#vault) if (slot.expiresAt <= now) this.dropKey(key);
+  }
+
+  private async received(db: Db, unlock: UnlockRow) {
+    return db
+      .select()
+      .from(governanceSubmissions)
+      .where(and(eq(governanceSubmissions.unlockId, unlock.id), eq(governanceSubmissions.nonce, unlock.nonce), eq(governanceSubmissions.discarded, false)))
+      .orderBy(asc(governanceSubmissions.at), asc(governanceSubmissions.memberId));
+  }
+
+  private async load(db: Db, id: string, forUpdate = false): Promise<UnlockRow> {
+    if (!isUuid(id)) throw new NotFoundError(`no unlock ${id}`);
+    const q = db.select().from(governanceUnlocks).where(eq(governanceUnlocks.id, id)).limit(1);
+    const [row] = forUpdate ? await q.for('update') : await q;
+    if (!row) throw new NotFoundError(`no unlock ${id}`);
+    return row;
+  }
+}
+
+function toDto(u: UnlockRow, threshold: number, received: Array<{ memberId: string; at: Date }>, members: MemberRow[]): UnlockDto {
+  const names = new Map(members.map((m) => [m.memberId, m.name]));
+  return {
+    id: u.id,
+    action: u.action,
+    params: u.params,
+    justification: u.justification,
+    actionHash: u.actionHash,
+    nonce: u.nonce,
+    expiresAt: u.expiresAt.toISOString(),
+    threshold,
+    committeeId: u.committeeId,
+    state: u.state,
+    proposedBy: u.proposedBy,
+    createdAt: u.createdAt.toISOString(),
+    resets: u.resets,
+    received: received.map((r) => ({ memberId: r.memberId, name: names.get(r.memberId) ?? r.memberId, at: r.at.toISOString() })),
+    progress: u.state === 'PENDING' ? `${received.length} of ${threshold}` : u.state,
+    ...(u.signature ? { signature: u.signature } : {}),
+    ...(u.unlockedAt ? { unlockedAt: u.unlockedAt.toISOString() } : {}),
+    ...(u.consumedAt ? { consumedAt: u.consumedAt.toISOString(), consumedBy: u.consumedBy ?? '' } : {}),
+  };
+}
