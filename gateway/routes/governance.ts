@@ -71,7 +71,8 @@ export function governanceRoutes(deps: { committees: CommitteeStore; unlocks: Un
       return c.json(await unlocks.submitShare(c.req.param('id'), body, c.var.principal));
     })
     .post('/governance/unlocks/:id/reset', async (c) => {
-      if (c.req.header('content-length') && c.req.header('content-length') !== '0') await readJson(c, Empty);
+      // No body, or an empty JSON object.
+      if ((await c.req.text()).trim() !== '') await readJson(c, Empty);
       return c.json(await unlocks.reset(c.req.param('id'), c.var.principal));
     })
     .put('/tenants/:tenantId/stage', async (c) => {
