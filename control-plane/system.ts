@@ -120,7 +120,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     const registry = new RegistryService(database.db, audit, clock);
     const identity = new IdentityService(database.db, audit, clock, config.bootstrapAdminToken);
     const firstAdminToken = await identity.ensureFirstAdmin();
-    const governance = buildGovernance(database.db, audit, clock, registry);
+    const governance = buildGovernance(database.db, audit, clock, registry, log.child({ component: 'governance' }));
     const metrics = createMetrics();
 
     // With NATS, several nodes may share the actors: each runs the shards it leases.

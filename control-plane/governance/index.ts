@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Db } from '../../db/client';
 import type { AuditLog } from '../audit/audit-store';
 import type { Clock } from '../ports/clock';
@@ -19,12 +20,12 @@ export interface Governance {
 }
 
 /** Wires the governance services over one database. */
-export function buildGovernance(db: Db, audit: AuditLog, clock: Clock, registry: RegistryService): Governance {
+export function buildGovernance(db: Db, audit: AuditLog, clock: Clock, registry: RegistryService, log?: Logger): Governance {
   const gate = databaseGate(clock, audit);
   return {
     gate,
     committees: new CommitteeStore(db, audit, clock, gate),
-    unlocks: new UnlockService(db, audit, clock, registry),
+    unlocks: new UnlockService(db, audit, clock, registry, log),
     controls: new TenantControls(db, audit, clock, registry, gate),
   };
 }

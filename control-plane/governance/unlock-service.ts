@@ -16,6 +16,7 @@ import {
 import { assertOpenForShares, countSubmission, DEFAULT_UNLOCK_TTL_MS, isGovernanceAction, GOVERNANCE_LOCKED_ACTIONS } from '../../actors/governance/unlock';
 import { roleAtLeast } from '../../actors/model-version/lifecycle';
 import { actorOf, type Principal } from '../../actors/principal';
+import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-store';
 import type { Clock } from '../ports/clock';
 import { isUuid } from '../registry/ids';
@@ -84,6 +85,7 @@ export class UnlockService {
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly registry: RegistryService,
+    private readonly log?: Logger,
     private readonly ttlMs = DEFAULT_UNLOCK_TTL_MS,
   ) {}
 
@@ -134,6 +136,7 @@ export class UnlockService {
   /** Checks and counts one member's share; at the threshold, signs the action. */
   async submitShare(id: string, input: { memberId: string; share: string; signature: string }, via: Principal): Promise<UnlockDto> {
     const refuse = async (err: Error & { code: string }, payload: Record<string, unknown> = {}): Promise<never> => {
+      this.log?.warn({ unlockId: id, memberId: input.memberId, code: err.code }, `governance share refused: ${err.message}`);
       await this.audit.append(this.db, { actor: `member:${input.memberId}`, action: 'governance.share.refused', subject: `unlock:${id}`, payload: { memberId: input.memberId, via: actorOf(via), code: err.code, reason: err.message, ...payload } });
       throw err;
     };
@@ -214,6 +217,7 @@ export class UnlockService {
       throw err;
     }
     if (outcome.unlocked) this.dropSlot(first);
+    this.log?.info({ unlockId: id, memberId: member.memberId, count: outcome.count, threshold, unlocked: outcome.unlocked }, outcome.unlocked ? 'governance unlock reached its threshold and is signed' : 'governance share accepted');
     return this.get(id);
   }
 

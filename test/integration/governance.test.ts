@@ -273,6 +273,49 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
     }
   });
 
+  test('concurrent submissions: 7 at once, the key is reconstructed exactly once', async (ctx) => {
+    const req = await propose(ctx, 'tenant.stage.controlled-autonomy', { tenantId: 'farm-c', stage: 'CONTROLLED_AUTONOMY' });
+    const results = await Promise.all([0, 1, 2, 3, 4, 5, 6].map((i) => submit(ctx, req, i)));
+    const ok = results.filter((r) => r.status === 200).length;
+    assert.ok(ok >= 5, results.map((r) => r.text).join('\n'));
+    for (const r of results.filter((x) => x.status !== 200)) expectError(r, 409, 'UNLOCK_NOT_OPEN');
+    const after = await ctx.manager('GET', `/api/v1/governance/unlocks/${req.id}`);
+    assert.is(after.body.state, 'UNLOCKED');
+    await ctx.sys.audit.flush();
+    const audit = await ctx.admin('GET', '/api/v1/audit?limit=1000');
+    const unlocked = audit.body.entries.filter((e: { action: string; subject: string }) => e.action === 'governance.unlock.unlocked' && e.subject === `unlock:${req.id}`);
+    assert.is(unlocked.length, 1);
+    assert.is(unlocked[0].payload.signers.length, 5);
+  });
+
+  test('changing the committee needs the current committee; its open unlocks die with it', async (ctx) => {
+    const next = await testCommittee(5, 3);
+    const { committeeDigest } = await import('../../control-plane/governance/ceremony');
+    const stale = await propose(ctx, 'tenant.forensic-lock.lift', { tenantId: 'farm-c' });
+    const req = await propose(ctx, 'committee.change', { committeeDigest: committeeDigest(next.committee) });
+    for (const i of [0, 1, 2, 3, 4]) assert.is((await submit(ctx, req, i)).status, 200);
+    // An unlock for another committee document does not install this one.
+    const other = await testCommittee(5, 3);
+    expectError(await ctx.admin('PUT', '/api/v1/governance/committee', { committee: other.committee, unlockId: req.id }), 403, 'GOVERNANCE_UNLOCK_INVALID');
+    const installed = await ctx.admin('PUT', '/api/v1/governance/committee', { committee: next.committee, unlockId: req.id });
+    assert.is(installed.status, 201, installed.text);
+    assert.is(installed.body.threshold, 3);
+    // The old committee's pending request takes no more shares.
+    expectError(await submit(ctx, stale, 0), 409, 'UNLOCK_NOT_OPEN', /replaced/);
+    const audit = await ctx.admin('GET', '/api/v1/audit?limit=1000');
+    assert.ok(audit.body.entries.some((e: { action: string }) => e.action === 'governance.committee.changed'));
+  });
+
+  test('operator tokens expire', async (ctx) => {
+    const u = await ctx.admin('POST', '/api/v1/users', { name: 'temp', role: 'AGRONOMIST', expiresInDays: 1 });
+    assert.is(u.status, 201, u.text);
+    const temp = client(ctx.sys.app, u.body.token);
+    assert.is((await temp('GET', '/api/v1/tenants')).status, 200);
+    ctx.clock.increment(24 * 3600 * 1000 + 1);
+    expectError(await temp('GET', '/api/v1/tenants'), 401, 'UNAUTHENTICATED');
+    expectError(await ctx.admin('POST', '/api/v1/users', { name: 'temp2', role: 'AGRONOMIST', expiresInDays: 0 }), 400, 'BAD_REQUEST', /expiresInDays/);
+  });
+
   test('the reconstructed key and the plain shares never reach the logs, the database or a response', async (ctx) => {
     const plain = ctx.shares.map((f, i) => openShare(f, ctx.members[i]!.secretKey));
     const secret = await combine(plain.slice(0, 5));
@@ -285,6 +328,8 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
       dump += rows.map((r) => String(r.j)).join('\n');
     }
     assert.ok(dump.includes('governance.unlock.unlocked'), 'the dump has the governance records');
+    assert.match(ctx.logs.join('\n'), /governance unlock reached its threshold/, 'the governance logs were captured');
+    assert.match(ctx.logs.join('\n'), /governance share refused/);
     const haystacks = { logs: ctx.logs.join('\n'), database: dump, responses: ctx.responses.join('\n') };
     assert.ok(haystacks.responses.length > 1000, 'responses were captured');
     for (const [where, text] of Object.entries(haystacks)) {
@@ -303,16 +348,6 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
     }
     const proposed = audit.body.entries.find((e: { action: string }) => e.action === 'governance.unlock.proposed');
     assert.is(proposed.actor, 'user:maria');
-  });
-
-  test('operator tokens expire', async (ctx) => {
-    const u = await ctx.admin('POST', '/api/v1/users', { name: 'temp', role: 'AGRONOMIST', expiresInDays: 1 });
-    assert.is(u.status, 201, u.text);
-    const temp = client(ctx.sys.app, u.body.token);
-    assert.is((await temp('GET', '/api/v1/tenants')).status, 200);
-    ctx.clock.increment(24 * 3600 * 1000 + 1);
-    expectError(await temp('GET', '/api/v1/tenants'), 401, 'UNAUTHENTICATED');
-    expectError(await ctx.admin('POST', '/api/v1/users', { name: 'temp2', role: 'AGRONOMIST', expiresInDays: 0 }), 400, 'BAD_REQUEST', /expiresInDays/);
   });
 
   return test;
