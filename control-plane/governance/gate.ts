@@ -7,7 +7,7 @@ import { actorOf, type Principal } from '../../actors/principal';
 import type { AuditLog } from '../audit/audit-store';
 import type { Clock } from '../ports/clock';
 import { isUuid } from '../registry/ids';
-import { actionHash, actionSigningInput, parsePublicKey, verify } from './share-crypto';
+import { actionHash, actionSigningInput, verify } from './share-crypto';
 
 /**
  * The one check every governance-locked endpoint calls, inside the
@@ -76,7 +76,7 @@ export function databaseGate(clock: Clock, audit: AuditLog): GovernanceGate {
       if (state === 'consumed') return invalid('it has already been used');
       if (state === 'expired') return invalid(`it expired at ${unlock.expiresAt.toISOString()}`);
       const signed = actionSigningInput({ action, params, actionHash: expected, nonce: unlock.nonce });
-      if (!unlock.signature || !verify(unlock.signature, signed, parsePublicKey(committee.publicKey))) {
+      if (!unlock.signature || !verify(unlock.signature, signed, committee.publicKey)) {
         return invalid('its governance signature does not verify against the committee public key');
       }
       const consumed = await tx

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { and, asc, eq } from 'drizzle-orm';
-import { combine } from 'shamir-secret-sharing';
 import type { Db } from '../../db/client';
 import { governanceSubmissions, governanceUnlocks, type MemberRow, type UnlockRow } from '../../db/schema';
 import {
@@ -23,19 +22,8 @@ import { isUuid } from '../registry/ids';
 import type { RegistryService } from '../registry/registry-service';
 import { activeCommittee, committeeById, membersOf } from './committee-store';
 import { INIT_HINT } from './gate';
-import {
-  actionHash,
-  actionSigningInput,
-  fromBase64Url,
-  parsePublicKey,
-  publicKeyOf,
-  shareBinding,
-  shareCommitment,
-  shareDigest,
-  sign,
-  toBase64Url,
-  verify,
-} from './share-crypto';
+import { checkSubmission, MalformedShareError, reconstructAndSign, type SubmissionCheck } from './submission';
+import { actionHash, toBase64Url } from './share-crypto';
 
 export interface UnlockDto {
   id: string;
@@ -151,16 +139,16 @@ export class UnlockService {
     }
     const member = (await membersOf(this.db, committee.id)).find((m) => m.memberId === input.memberId);
     if (!member) return refuse(new NotACommitteeMemberError(`${input.memberId} is not a member of the committee`));
-    let share: Uint8Array;
+    let checked: SubmissionCheck;
     try {
-      share = fromBase64Url(input.share);
-    } catch {
-      throw new BadRequestError('share must be base64url');
+      checked = checkSubmission(input, first, member, committee.salt);
+    } catch (err) {
+      if (err instanceof MalformedShareError) throw new BadRequestError(err.message);
+      throw err;
     }
-    if (share.length !== 33) throw new BadRequestError('a share of the governance key is 33 bytes');
-    const digest = shareDigest(share);
-    const binding = shareBinding({ requestId: id, actionHash: first.actionHash, nonce: first.nonce, shareDigest: digest });
-    if (!verify(input.signature, binding, parsePublicKey(member.publicKey))) {
+    const { share, digest } = checked;
+    if (checked.refusal === 'signature') {
+      share.fill(0);
       return refuse(
         new ShareSignatureInvalidError(
           `the signature of ${member.memberId} does not verify over this request's binding (requestId, actionHash, current nonce, share digest): signed for another request, before a reset, or with another key`,
@@ -169,7 +157,7 @@ export class UnlockService {
         { shareDigest: digest },
       );
     }
-    if (shareCommitment(committee.salt, member.memberId, member.shareIndex, share) !== member.commitment) {
+    if (checked.refusal === 'commitment') {
       share.fill(0);
       return refuse(
         new ShareCommitmentMismatchError(`the share submitted by ${member.memberId} (${member.name}) does not match its commitment: refused; the holder's share is tampered or wrong`, {
@@ -253,18 +241,12 @@ export class UnlockService {
     return this.get(id);
   }
 
-  /** Combines the vault's shares, checks the key is the committee's, signs, zeroes. */
+  /** Combines the vault's shares of the counted members, signs, zeroes (see reconstructAndSign). */
   private async reconstructAndSign(unlock: UnlockRow, publicKey: string, signers: string[]): Promise<string> {
     const slot = this.slot(unlock);
     const shares = signers.map((m) => slot.get(m)).filter((s): s is Uint8Array => s !== undefined);
     if (shares.length !== signers.length) throw new Error('a counted share is missing from the vault');
-    const secret = await combine(shares);
-    try {
-      if (toBase64Url(publicKeyOf(secret)) !== publicKey) throw new Error('the combined shares do not give the committee key');
-      return sign(actionSigningInput({ action: unlock.action, params: unlock.params, actionHash: unlock.actionHash, nonce: unlock.nonce }), secret);
-    } finally {
-      secret.fill(0);
-    }
+    return reconstructAndSign(shares, publicKey, { action: unlock.action, params: unlock.params, actionHash: unlock.actionHash, nonce: unlock.nonce });
   }
 
   /** Submissions whose share another process holds cannot be combined here: discard them, audited. */
