@@ -34,7 +34,8 @@ import { IdentityService } from './identity/identity-service';
 import { systemClock, type Clock } from './ports/clock';
 import type { Signer } from './ports/signer';
 import { RegistryService } from './registry/registry-service';
-import { buildGovernance, type Governance } from './governance';
+import { buildGovernance, unlockSubject, type Governance } from './governance';
+import { encodeJson } from './actor-host/protocol';
 
 /** Everything one control-plane node runs, wired. */
 export interface System {
@@ -120,7 +121,9 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     const registry = new RegistryService(database.db, audit, clock);
     const identity = new IdentityService(database.db, audit, clock, config.bootstrapAdminToken);
     const firstAdminToken = await identity.ensureFirstAdmin();
-    const governance = buildGovernance(database.db, audit, clock, registry, log.child({ component: 'governance' }));
+    const governance = buildGovernance(database.db, audit, clock, registry, log.child({ component: 'governance' }), (u) =>
+      bus.publish(unlockSubject(config.subjectPrefix, u.id), encodeJson(u)),
+    );
     const metrics = createMetrics();
 
     // With NATS, several nodes may share the actors: each runs the shards it leases.

@@ -74,8 +74,21 @@ export class UnlockService {
     private readonly clock: Clock,
     private readonly registry: RegistryService,
     private readonly log?: Logger,
+    /** Told of every change of a request (progress for the live console); never carries a share. */
+    private readonly onChange: (unlock: UnlockDto) => void = () => undefined,
     private readonly ttlMs = DEFAULT_UNLOCK_TTL_MS,
   ) {}
+
+  /** Reads the request and tells `onChange`; a failing listener never fails the request. */
+  private async changed(id: string): Promise<UnlockDto> {
+    const dto = await this.get(id);
+    try {
+      this.onChange(dto);
+    } catch (err) {
+      this.log?.warn({ err, unlockId: id }, 'could not publish governance progress');
+    }
+    return dto;
+  }
 
   async propose(input: { action: string; params: Record<string, unknown>; justification: string }, by: Principal): Promise<UnlockDto> {
     await this.registry.requireRoleAudited(by, 'MANAGER', 'proposing a governance unlock', 'governance');
@@ -110,7 +123,7 @@ export class UnlockService {
         payload: { id, action: input.action, params: input.params, actionHash: hash, nonce, expiresAt: expiresAt.toISOString(), justification: input.justification, threshold: committee.row.threshold },
       });
     });
-    return this.get(id);
+    return this.changed(id);
   }
 
   async get(id: string): Promise<UnlockDto> {
@@ -168,6 +181,7 @@ export class UnlockService {
     }
 
     let outcome: { count: number; unlocked: boolean } | undefined;
+    let kept = false; // once in the vault, the vault zeroes it
     try {
       outcome = await this.db.transaction(async (txRaw) => {
         const tx = txRaw as unknown as Db;
@@ -189,6 +203,7 @@ export class UnlockService {
         const slot = this.slot(unlock);
         slot.get(member.memberId)?.fill(0);
         slot.set(member.memberId, share);
+        kept = true;
         if (!reached) return { count, unlocked: false };
         const signature = await this.reconstructAndSign(unlock, committee.publicKey, [...received, member.memberId]);
         await tx.update(governanceUnlocks).set({ state: 'UNLOCKED', signature, unlockedAt: now }).where(eq(governanceUnlocks.id, id));
@@ -201,12 +216,13 @@ export class UnlockService {
         return { count, unlocked: true };
       });
     } catch (err) {
+      if (!kept) share.fill(0);
       if (err instanceof Error && 'code' in err && typeof err.code === 'string' && /^(SHARE_|UNLOCK_)/.test(err.code)) await refuse(err as Error & { code: string });
       throw err;
     }
     if (outcome.unlocked) this.dropSlot(first);
     this.log?.info({ unlockId: id, memberId: member.memberId, count: outcome.count, threshold, unlocked: outcome.unlocked }, outcome.unlocked ? 'governance unlock reached its threshold and is signed' : 'governance share accepted');
-    return this.get(id);
+    return this.changed(id);
   }
 
   /** Discards the submissions of the current nonce and issues a new one (proposer or ADMIN). */
@@ -238,7 +254,7 @@ export class UnlockService {
       return locked;
     });
     this.dropSlot(discarded);
-    return this.get(id);
+    return this.changed(id);
   }
 
   /** Combines the vault's shares of the counted members, signs, zeroes (see reconstructAndSign). */

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { NotFoundError } from '../../actors/errors';
-import { GOVERNANCE_LOCKED_ACTIONS } from '../../actors/governance/unlock';
+import { GOVERNANCE_LOCKED_ACTIONS, type GovernanceAction } from '../../actors/governance/unlock';
 import { TENANT_STAGES } from '../../db/schema/enums';
 import { MEMBER_ID } from '../../control-plane/governance/ceremony';
 import { committeeDto, type CommitteeStore } from '../../control-plane/governance/committee-store';
@@ -20,7 +20,22 @@ const unlockIdField = z.uuid().optional();
 /** Params of an action: a small JSON object (its canonical hash is what the committee signs). */
 const Params = z.record(z.string(), z.json()).refine((p) => JSON.stringify(p).length <= 16_384, 'params must be at most 16 KB of JSON');
 
-const Propose = z.strictObject({ action: z.enum(GOVERNANCE_LOCKED_ACTIONS), params: Params, justification: text(2000) });
+/** The params the wired endpoints bind: a proposal that could never match its endpoint is refused up front. */
+const ACTION_PARAMS: Partial<Record<GovernanceAction, z.ZodType>> = {
+  'tenant.forensic-lock.lift': z.strictObject({ tenantId: z.string().regex(TENANT_ID) }),
+  'tenant.stage.controlled-autonomy': z.strictObject({ tenantId: z.string().regex(TENANT_ID), stage: z.literal('CONTROLLED_AUTONOMY') }),
+  'committee.change': z.strictObject({ committeeDigest: hex64 }),
+};
+
+const Propose = z
+  .strictObject({ action: z.enum(GOVERNANCE_LOCKED_ACTIONS), params: Params, justification: text(2000) })
+  .superRefine((body, ctx) => {
+    const schema = ACTION_PARAMS[body.action];
+    const parsed = schema?.safeParse(body.params);
+    if (parsed && !parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['params', ...issue.path.map(String)], message: `${body.action}: ${issue.message}` });
+    }
+  });
 const Submit = z.strictObject({ memberId: z.string().regex(MEMBER_ID, `must match ${MEMBER_ID.source}`), share: b64url(100), signature: b64url(100) });
 const Empty = z.strictObject({});
 

@@ -241,7 +241,9 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
     expectError(await ctx.manager('POST', '/api/v1/governance/unlocks', { action: 'committee.change', params: { big: 'x'.repeat(300_000) }, justification: 'x' }), 413, 'PAYLOAD_TOO_LARGE');
     expectError(await ctx.manager('POST', '/api/v1/governance/unlocks', { action: 'committee.change', params: {}, justification: 'x', extra: 1 }), 400, 'BAD_REQUEST', /unknown field/);
     const agro = await ctx.admin('POST', '/api/v1/users', { name: 'joe', role: 'AGRONOMIST' });
-    expectError(await client(ctx.sys.app, agro.body.token)('POST', '/api/v1/governance/unlocks', { action: 'committee.change', params: {}, justification: 'x' }), 403, 'FORBIDDEN', /MANAGER/);
+    expectError(await client(ctx.sys.app, agro.body.token)('POST', '/api/v1/governance/unlocks', { action: 'committee.change', params: { committeeDigest: 'a'.repeat(64) }, justification: 'x' }), 403, 'FORBIDDEN', /MANAGER/);
+    expectError(await ctx.manager('POST', '/api/v1/governance/unlocks', { action: 'tenant.forensic-lock.lift', params: { tenant: 'farm-a' }, justification: 'x' }), 400, 'BAD_REQUEST', /params.*tenant/);
+    expectError(await ctx.manager('POST', '/api/v1/governance/unlocks', { action: 'tenant.stage.controlled-autonomy', params: { tenantId: 'farm-a', stage: 'PILOT' }, justification: 'x' }), 400, 'BAD_REQUEST', /params\.stage/);
     expectError(await ctx.manager('GET', '/api/v1/governance/unlocks/nope'), 404, 'NOT_FOUND');
     expectError(await ctx.manager('GET', '/api/v1/governance/unlocks/00000000-0000-4000-8000-000000000000'), 404, 'NOT_FOUND');
     const req = await propose(ctx, 'committee.change', { committeeDigest: 'a'.repeat(64) });
@@ -270,6 +272,32 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
       assert.unreachable('consumed twice');
     } catch (err) {
       assert.instance(err, GovernanceUnlockInvalidError);
+    }
+  });
+
+  test('through the service: every one of the 21 subsets of 5 members unlocks; progress is published live', async (ctx) => {
+    const events: Array<{ id: string; progress: string; state: string; received: unknown[] }> = [];
+    const sub = ctx.sys.bus.subscribe('tg.gov.unlock.>', (msg) => events.push(JSON.parse(new TextDecoder().decode(msg.data))));
+    try {
+      const subsets: number[][] = [];
+      for (let a = 0; a < 7; a++) for (let b = a + 1; b < 7; b++) subsets.push([0, 1, 2, 3, 4, 5, 6].filter((i) => i !== a && i !== b));
+      assert.is(subsets.length, 21);
+      for (const subset of subsets) {
+        const req = await propose(ctx, 'committee.change', { committeeDigest: 'b'.repeat(64) });
+        let last: Call | undefined;
+        for (const [k, i] of subset.entries()) {
+          last = await submit(ctx, req, i);
+          assert.is(last.status, 200, last.text);
+          assert.is(last.body.state, k < 4 ? 'PENDING' : 'UNLOCKED', `subset ${subset.join(',')} after ${k + 1}`);
+        }
+        assert.match(last!.body.signature, /^[A-Za-z0-9_-]{86}$/);
+      }
+      await ctx.sys.bus.flush();
+      const forLast = events.filter((e) => e.id === events[events.length - 1]!.id);
+      assert.equal(forLast.map((e) => e.progress), ['0 of 5', '1 of 5', '2 of 5', '3 of 5', '4 of 5', 'UNLOCKED']);
+      assert.not.ok(JSON.stringify(events).includes('"share"'), 'events never carry a share');
+    } finally {
+      sub.unsubscribe();
     }
   });
 
