@@ -269,10 +269,10 @@ export class UnlockService {
   private async discardForeign(tx: Db, unlock: UnlockRow): Promise<void> {
     const foreign = (await this.received(tx, unlock)).filter((s) => s.vault !== this.#vaultId || !this.slot(unlock).has(s.memberId));
     if (foreign.length === 0) return;
+    // Deleted, not flagged: the member signs again for the same nonce (the audit keeps both events).
     for (const f of foreign) {
       await tx
-        .update(governanceSubmissions)
-        .set({ discarded: true })
+        .delete(governanceSubmissions)
         .where(and(eq(governanceSubmissions.unlockId, unlock.id), eq(governanceSubmissions.memberId, f.memberId), eq(governanceSubmissions.nonce, unlock.nonce)));
     }
     await this.audit.append(tx, {

@@ -87,6 +87,14 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
     rmSync(ctx.dataDir, { recursive: true, force: true });
   });
 
+  /** The whole audit log (the export), shaped like GET /audit. */
+  async function allAudit(ctx: Ctx) {
+    await ctx.sys.audit.flush();
+    const res = await ctx.admin('GET', '/api/v1/audit/export');
+    assert.is(res.status, 200);
+    return { body: { entries: res.text.trim().split('\n').map((l) => JSON.parse(l)) } };
+  }
+
   function expectError(res: Call, status: number, code: string, message?: RegExp) {
     assert.is(res.status, status, res.text);
     assert.is(res.body?.error?.code, code, res.text);
@@ -123,7 +131,7 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
     assert.is(res.body.threshold, 5);
     assert.is(res.body.members.length, 7);
     assert.match(res.body.audit.hash, /^[0-9a-f]{64}$/);
-    const audit = await ctx.admin('GET', '/api/v1/audit?limit=1000');
+    const audit = await allAudit(ctx);
     const created = audit.body.entries.find((e: { action: string }) => e.action === 'governance.committee.created');
     assert.ok(created, 'ceremony audited');
     assert.is(created.payload.publicKey, ctx.committee.publicKey);
@@ -223,7 +231,7 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
     ctx.clock.increment(24 * 3600 * 1000 + 1);
     expectError(await ctx.manager('POST', `/api/v1/governance/unlocks/${b.id}/shares`, submissionOf(ctx.members, ctx.shares, 0, b)), 409, 'UNLOCK_EXPIRED');
     // Every refusal was audited, naming the member.
-    const audit = await ctx.admin('GET', '/api/v1/audit?limit=1000');
+    const audit = await allAudit(ctx);
     const refused = audit.body.entries.filter((e: { action: string }) => e.action === 'governance.share.refused');
     assert.ok(refused.some((e: { payload: { code: string; holder?: string } }) => e.payload.code === 'SHARE_COMMITMENT_MISMATCH' && e.payload.holder === 'Bea'));
     assert.ok(refused.some((e: { payload: { code: string } }) => e.payload.code === 'UNLOCK_EXPIRED'));
@@ -301,6 +309,26 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
     }
   });
 
+  test('after a restart the shares held in memory are gone: earlier submissions are discarded (audited) and re-signed', async (ctx) => {
+    const req = await propose(ctx, 'committee.change', { committeeDigest: 'c'.repeat(64) });
+    for (const i of [0, 1, 2]) assert.is((await submit(ctx, req, i)).status, 200);
+    // A second service on the same database stands for the restarted process.
+    const { UnlockService } = await import('../../control-plane/governance/unlock-service');
+    const restarted = new UnlockService(ctx.sys.database.db, ctx.sys.audit, ctx.clock, ctx.sys.registry);
+    const via = { kind: 'user' as const, name: 'maria', role: 'MANAGER' as const };
+    const after = await restarted.submitShare(req.id, submissionOf(ctx.members, ctx.shares, 3, req), via);
+    assert.is(after.progress, '1 of 5');
+    assert.equal(after.received.map((r) => r.memberId), ['member-4']);
+    for (const i of [0, 1, 2]) assert.is((await restarted.submitShare(req.id, submissionOf(ctx.members, ctx.shares, i, req), via)).state, 'PENDING');
+    const done = await restarted.submitShare(req.id, submissionOf(ctx.members, ctx.shares, 6, req), via);
+    assert.is(done.state, 'UNLOCKED');
+    await ctx.sys.audit.flush();
+    const audit = await allAudit(ctx);
+    const discarded = audit.body.entries.filter((e: { action: string; subject: string }) => e.action === 'governance.share.discarded' && e.subject === `unlock:${req.id}`);
+    assert.is(discarded.length, 1);
+    assert.equal(discarded[0].payload.members, ['member-1', 'member-2', 'member-3']);
+  });
+
   test('concurrent submissions: 7 at once, the key is reconstructed exactly once', async (ctx) => {
     const req = await propose(ctx, 'tenant.stage.controlled-autonomy', { tenantId: 'farm-c', stage: 'CONTROLLED_AUTONOMY' });
     const results = await Promise.all([0, 1, 2, 3, 4, 5, 6].map((i) => submit(ctx, req, i)));
@@ -310,7 +338,7 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
     const after = await ctx.manager('GET', `/api/v1/governance/unlocks/${req.id}`);
     assert.is(after.body.state, 'UNLOCKED');
     await ctx.sys.audit.flush();
-    const audit = await ctx.admin('GET', '/api/v1/audit?limit=1000');
+    const audit = await allAudit(ctx);
     const unlocked = audit.body.entries.filter((e: { action: string; subject: string }) => e.action === 'governance.unlock.unlocked' && e.subject === `unlock:${req.id}`);
     assert.is(unlocked.length, 1);
     assert.is(unlocked[0].payload.signers.length, 5);
@@ -330,7 +358,7 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
     assert.is(installed.body.threshold, 3);
     // The old committee's pending request takes no more shares.
     expectError(await submit(ctx, stale, 0), 409, 'UNLOCK_NOT_OPEN', /replaced/);
-    const audit = await ctx.admin('GET', '/api/v1/audit?limit=1000');
+    const audit = await allAudit(ctx);
     assert.ok(audit.body.entries.some((e: { action: string }) => e.action === 'governance.committee.changed'));
   });
 
@@ -369,7 +397,7 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
     await ctx.sys.audit.flush();
     const report = await verifyStoredChain(ctx.sys.database.db);
     assert.ok(report.ok, JSON.stringify(report));
-    const audit = await ctx.admin('GET', '/api/v1/audit?limit=1000');
+    const audit = await allAudit(ctx);
     const actions = new Set(audit.body.entries.map((e: { action: string }) => e.action));
     for (const a of ['governance.committee.created', 'governance.unlock.proposed', 'governance.share.accepted', 'governance.unlock.unlocked', 'governance.unlock.consumed', 'governance.unlock.reset', 'governance.share.refused', 'governance.gate.refused', 'tenant.stage.changed', 'tenant.forensic-lock.set', 'tenant.forensic-lock.lifted']) {
       assert.ok(actions.has(a), `audited: ${a}`);
