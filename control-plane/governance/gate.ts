@@ -45,24 +45,21 @@ export async function runGoverned<T>(db: Db, audit: AuditLog, by: Principal, fn:
 
 /** The gate over the database (call it through runGoverned so refusals are audited). */
 export function databaseGate(clock: Clock, audit: AuditLog): GovernanceGate {
-  const refuse = async (err: Error): Promise<never> => {
-    throw err;
-  };
   return {
     async requireUnlock(tx, action, params, unlockId, by) {
       const [committee] = await tx.select().from(governanceCommittees).where(eq(governanceCommittees.active, true)).limit(1);
       if (!committee) {
-        return refuse(new GovernanceUnlockRequiredError(`${action} is governance-locked and no committee exists yet: ${INIT_HINT}`, { details: { action, unlockId: unlockId ?? null } }));
+        throw new GovernanceUnlockRequiredError(`${action} is governance-locked and no committee exists yet: ${INIT_HINT}`, { details: { action, unlockId: unlockId ?? null } });
       }
       if (!unlockId) {
-        return refuse(
-          new GovernanceUnlockRequiredError(
-            `${action} is governance-locked: propose it (POST /api/v1/governance/unlocks { action, params, justification }), have ${committee.threshold} committee members sign it (tollgate committee sign-share), then retry with unlockId`,
-            { details: { action, params, unlockId: null, threshold: committee.threshold } },
-          ),
+        throw new GovernanceUnlockRequiredError(
+          `${action} is governance-locked: propose it (POST /api/v1/governance/unlocks { action, params, justification }), have ${committee.threshold} committee members sign it (tollgate committee sign-share), then retry with unlockId`,
+          { details: { action, params, unlockId: null, threshold: committee.threshold } },
         );
       }
-      const invalid = (why: string) => refuse(new GovernanceUnlockInvalidError(`unlock ${unlockId} does not authorise ${action}: ${why}`, { details: { action, unlockId } }));
+      const invalid = (why: string): never => {
+        throw new GovernanceUnlockInvalidError(`unlock ${unlockId} does not authorise ${action}: ${why}`, { details: { action, unlockId } });
+      };
       if (!isUuid(unlockId)) return invalid('no such unlock');
       const [unlock] = await tx.select().from(governanceUnlocks).where(eq(governanceUnlocks.id, unlockId)).for('update').limit(1);
       if (!unlock) return invalid('no such unlock');

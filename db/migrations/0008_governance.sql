@@ -92,3 +92,22 @@ CREATE TRIGGER governance_unlocks_no_delete BEFORE DELETE ON governance_unlocks
 --> statement-breakpoint
 CREATE TRIGGER governance_members_append_only BEFORE UPDATE OR DELETE ON governance_members
   FOR EACH ROW EXECUTE FUNCTION tollgate_refuse_mutation();
+--> statement-breakpoint
+-- A committee's public material never changes; it can only be retired (active true → false), never revived.
+CREATE OR REPLACE FUNCTION tollgate_governance_committee_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.id IS DISTINCT FROM OLD.id OR NEW.public_key IS DISTINCT FROM OLD.public_key OR NEW.threshold IS DISTINCT FROM OLD.threshold
+     OR NEW.share_count IS DISTINCT FROM OLD.share_count OR NEW.salt IS DISTINCT FROM OLD.salt OR NEW.proof IS DISTINCT FROM OLD.proof
+     OR NEW.digest IS DISTINCT FROM OLD.digest OR (NEW.active AND NOT OLD.active) THEN
+    RAISE EXCEPTION 'governance committee % is immutable (it can only be retired)', OLD.id USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END;
+$$;
+--> statement-breakpoint
+CREATE TRIGGER governance_committees_guard BEFORE UPDATE ON governance_committees
+  FOR EACH ROW EXECUTE FUNCTION tollgate_governance_committee_guard();
+--> statement-breakpoint
+CREATE TRIGGER governance_committees_no_delete BEFORE DELETE ON governance_committees
+  FOR EACH ROW EXECUTE FUNCTION tollgate_refuse_mutation();

@@ -271,6 +271,18 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
     } catch (err) {
       assert.match(String((err as Error).message) + String((err as { cause?: Error }).cause?.message ?? ''), /cannot change/);
     }
+    for (const statement of [
+      sql`update governance_committees set public_key = ${'A'.repeat(43)}`,
+      sql`update governance_members set public_key = ${'A'.repeat(43)}`,
+      sql`delete from governance_committees`,
+    ]) {
+      try {
+        await ctx.sys.database.db.execute(statement);
+        assert.unreachable('the committee changed');
+      } catch (err) {
+        assert.match(String((err as Error).message) + String((err as { cause?: Error }).cause?.message ?? ''), /immutable|append-only/);
+      }
+    }
     const lifted = await ctx.manager('DELETE', '/api/v1/tenants/farm-a/lock', { justification: 'forensics complete', unlockId: req.id });
     assert.is(lifted.status, 200, lifted.text);
     assert.is(lifted.body.forensicLock, false);
