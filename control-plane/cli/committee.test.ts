@@ -74,6 +74,27 @@ test('usage and input errors exit 2 naming the problem', async (ctx) => {
   assert.match((await tollgate('committee', 'init', '--members', join(ctx.dir, 'bad-members.json'))).stderr, /JSON array/);
 });
 
+test('sign-share refuses to sign when the node shows an action that is not the hashed one', async (ctx) => {
+  const { createServer } = await import('node:http');
+  let posted = false;
+  const server = createServer((req, res) => {
+    if (req.method === 'POST') posted = true;
+    res.setHeader('content-type', 'application/json');
+    // Shows a harmless action, asks for a signature over another action's hash.
+    res.end(JSON.stringify({ id: 'r1', action: 'tenant.forensic-lock.lift', params: { tenantId: 'demo' }, justification: 'x', actionHash: 'f'.repeat(64), nonce: 'n', proposedBy: 'eve', state: 'PENDING' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const r = await tollgate('committee', 'sign-share', '--request', 'r1', '--member', 'm1', '--key', join(ctx.dir, 'k3', 'm1.key'), '--share', join(ctx.dir, 'c', 'shares', 'm1.share.json'), '--url', `http://127.0.0.1:${port}`, '--token', 't');
+    assert.is(r.code, 1);
+    assert.match(r.stderr, /NOT signing/);
+    assert.not.ok(posted, 'nothing was submitted');
+  } finally {
+    server.close();
+  }
+});
+
 test('an unreachable node is a clear failure (exit 1)', async () => {
   const r = await tollgate('user', 'list', '--url', 'http://127.0.0.1:9', '--token', 'x');
   assert.is(r.code, 1);

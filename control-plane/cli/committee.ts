@@ -4,7 +4,7 @@ import type { Command, Io, ParsedArgs } from './main';
 import { api, ApiError } from './http-client';
 import { CeremonyInputError, committeeDigest, DEFAULT_THRESHOLD, MEMBER_ID, runCeremony, type MemberInput, type SignedCommittee } from '../governance/ceremony';
 import { buildSubmission } from '../governance/member';
-import { fromBase64Url, generateIdentity, ShareDecryptionError, toBase64Url, type SealedShareFile } from '../governance/share-crypto';
+import { actionHash, fromBase64Url, generateIdentity, ShareDecryptionError, toBase64Url, type SealedShareFile } from '../governance/share-crypto';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -214,6 +214,11 @@ const signShare: Command = {
       try {
         const request = await call<{ id: string; action: string; params: unknown; justification: string; actionHash: string; nonce: string; proposedBy: string; state: string }>('GET', `/api/v1/governance/unlocks/${encodeURIComponent(requestId)}`);
         io.stderr(`request ${request.id}: ${request.action} ${JSON.stringify(request.params)} proposed by ${request.proposedBy} ("${request.justification}"), ${request.state}\n`);
+        // What is signed is the hash: check it is the hash of what was shown, not trusting the node.
+        if (request.id !== requestId || actionHash(request.action, request.params) !== request.actionHash) {
+          io.stderr(`tollgate: the node's request does not match its action hash (or id); NOT signing\n`);
+          return EXIT_FAILED;
+        }
         const body = buildSubmission(file, secretKey, request);
         const res = await call<{ state: string; progress: string; received: Array<{ memberId: string }> }>('POST', `/api/v1/governance/unlocks/${encodeURIComponent(request.id)}/shares`, body);
         io.stdout(JSON.stringify({ request: request.id, member: memberId, state: res.state, progress: res.progress, signed: res.received.map((r) => r.memberId) }) + '\n');
