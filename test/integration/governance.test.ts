@@ -19,7 +19,7 @@ import { verifyStoredChain } from '../../control-plane/audit/audit-store';
 import { rowsOf } from '../../db/rows';
 import { createTestDatabase, requirePostgres } from '../support/services';
 import { BOOTSTRAP_TOKEN, client, type Call } from '../support/system';
-import { submissionOf, testCommittee, type TestMember } from '../support/governance';
+import { grantUnlock, submissionOf, testCommittee, type TestMember } from '../support/governance';
 import type { SignedCommittee } from '../../control-plane/governance/ceremony';
 import type { SealedShareFile } from '../../control-plane/governance/share-crypto';
 
@@ -339,6 +339,13 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
     const discarded = audit.body.entries.filter((e: { action: string; subject: string }) => e.action === 'governance.share.discarded' && e.subject === `unlock:${req.id}`);
     assert.is(discarded.length, 1);
     assert.equal(discarded[0].payload.members, ['member-1', 'member-2', 'member-3']);
+  });
+
+  test('the grantUnlock test helper (for suites of other locked endpoints) yields a usable unlock', async (ctx) => {
+    const unlockId = await grantUnlock(ctx.manager, ctx, 'tenant.stage.controlled-autonomy', { tenantId: 'farm-a', stage: 'CONTROLLED_AUTONOMY' });
+    const res = await ctx.manager('PUT', '/api/v1/tenants/farm-a/stage', { stage: 'CONTROLLED_AUTONOMY', justification: 'helper', unlockId });
+    assert.is(res.status, 200, res.text);
+    assert.is(res.body.stage, 'CONTROLLED_AUTONOMY');
   });
 
   test('concurrent submissions: 7 at once, the key is reconstructed exactly once', async (ctx) => {
