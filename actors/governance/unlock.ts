@@ -26,6 +26,7 @@ export const GOVERNANCE_LOCKED_ACTIONS = [
 ] as const;
 export type GovernanceAction = (typeof GOVERNANCE_LOCKED_ACTIONS)[number];
 
+/** Whether `action` is one of the governance-locked actions. */
 export function isGovernanceAction(action: string): action is GovernanceAction {
   return (GOVERNANCE_LOCKED_ACTIONS as readonly string[]).includes(action);
 }

@@ -20,6 +20,7 @@ const connection = [
   { name: 'token', value: '<token>', help: 'operator bearer token (default $TOLLGATE_TOKEN)' },
 ] as const;
 
+/** The last value of an option, if given. */
 export function one(args: ParsedArgs, name: string): string | undefined {
   const v = args.options.get(name);
   return v?.[v.length - 1];

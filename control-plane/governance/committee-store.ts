@@ -20,10 +20,12 @@ export async function activeCommittee(db: Db): Promise<Committee | null> {
   return { row, members: await membersOf(db, row.id) };
 }
 
+/** The members of a committee, in share order. */
 export async function membersOf(db: Db, committeeId: string): Promise<MemberRow[]> {
   return db.select().from(governanceMembers).where(eq(governanceMembers.committeeId, committeeId)).orderBy(asc(governanceMembers.shareIndex));
 }
 
+/** A committee by id, active or retired. */
 export async function committeeById(db: Db, committeeId: string): Promise<CommitteeRow | null> {
   const [row] = await db.select().from(governanceCommittees).where(and(eq(governanceCommittees.id, committeeId))).limit(1);
   return row ?? null;

@@ -68,6 +68,7 @@ export function generateIdentity(): KeyPair {
   return { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
 }
 
+/** The Ed25519 public key of a secret key. */
 export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
   return ed25519.getPublicKey(secretKey);
 }
@@ -170,6 +171,7 @@ export function actionSigningInput(a: { action: string; params: unknown; actionH
   return utf8ToBytes(canonicalJson({ type: ACTION_SIGNATURE_TYPE, action: a.action, params: a.params, actionHash: a.actionHash, nonce: a.nonce }));
 }
 
+/** Ed25519 signature, base64url. */
 export function sign(message: Uint8Array, secretKey: Uint8Array): string {
   return toBase64Url(ed25519.sign(message, secretKey));
 }
