@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { and, asc, eq } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { governanceSubmissions, governanceUnlocks, type MemberRow, type UnlockRow } from '../../db/schema';
+import { governanceSubmissions, governanceUnlocks, type UnlockRow } from '../../db/schema';
 import {
   BadRequestError,
   ForbiddenError,
@@ -22,30 +22,12 @@ import { isUuid } from '../registry/ids';
 import type { RegistryService } from '../registry/registry-service';
 import { activeCommittee, committeeById, membersOf } from './committee-store';
 import { INIT_HINT } from './gate';
+import { ShareVault } from './share-vault';
+import { toDto, type UnlockDto } from './unlock-dto';
+
+export type { UnlockDto } from './unlock-dto';
 import { checkSubmission, MalformedShareError, reconstructAndSign, type SubmissionCheck } from './submission';
 import { actionHash, toBase64Url } from './share-crypto';
-
-export interface UnlockDto {
-  id: string;
-  action: string;
-  params: unknown;
-  justification: string;
-  actionHash: string;
-  nonce: string;
-  expiresAt: string;
-  threshold: number;
-  committeeId: string;
-  state: string;
-  proposedBy: string;
-  createdAt: string;
-  resets: number;
-  received: Array<{ memberId: string; name: string; at: string }>;
-  progress: string;
-  signature?: string;
-  unlockedAt?: string;
-  consumedAt?: string;
-  consumedBy?: string;
-}
 
 /**
  * The unlock flow: proposals, share submissions, reconstruction at the
@@ -64,9 +46,7 @@ export interface UnlockDto {
  * may still hold copies we cannot reach; we never turn it into a string).
  */
 export class UnlockService {
-  readonly #vaultId = randomUUID();
-  /** `${unlockId}:${nonce}` → memberId → share bytes, until the request expires. */
-  readonly #vault = new Map<string, { expiresAt: number; shares: Map<string, Uint8Array> }>();
+  readonly #vault: ShareVault;
 
   constructor(
     private readonly db: Db,
@@ -77,7 +57,9 @@ export class UnlockService {
     /** Told of every change of a request (progress for the live console); never carries a share. */
     private readonly onChange: (unlock: UnlockDto) => void = () => undefined,
     private readonly ttlMs = DEFAULT_UNLOCK_TTL_MS,
-  ) {}
+  ) {
+    this.#vault = new ShareVault(clock);
+  }
 
   /** Reads the request and tells `onChange`; a failing listener never fails the request. */
   private async changed(id: string): Promise<UnlockDto> {
@@ -193,16 +175,14 @@ export class UnlockService {
         const received = (await this.received(tx, unlock)).map((s) => s.memberId);
         const { count, reached } = countSubmission(received, member.memberId, threshold);
         const now = this.clock.now();
-        await tx.insert(governanceSubmissions).values({ unlockId: id, memberId: member.memberId, nonce: unlock.nonce, shareDigest: digest, signature: input.signature, vault: this.#vaultId, at: now });
+        await tx.insert(governanceSubmissions).values({ unlockId: id, memberId: member.memberId, nonce: unlock.nonce, shareDigest: digest, signature: input.signature, vault: this.#vault.id, at: now });
         await this.audit.append(tx, {
           actor: `member:${member.memberId}`,
           action: 'governance.share.accepted',
           subject: `unlock:${id}`,
           payload: { memberId: member.memberId, name: member.name, via: actorOf(via), shareDigest: digest, count, threshold },
         });
-        const slot = this.slot(unlock);
-        slot.get(member.memberId)?.fill(0);
-        slot.set(member.memberId, share);
+        this.#vault.put(unlock, member.memberId, share);
         kept = true;
         if (!reached) return { count, unlocked: false };
         const signature = await this.reconstructAndSign(unlock, committee.publicKey, [...received, member.memberId]);
@@ -220,7 +200,7 @@ export class UnlockService {
       if (err instanceof Error && 'code' in err && typeof err.code === 'string' && /^(SHARE_|UNLOCK_)/.test(err.code)) await refuse(err as Error & { code: string });
       throw err;
     }
-    if (outcome.unlocked) this.dropSlot(first);
+    if (outcome.unlocked) this.#vault.drop(first);
     this.log?.info({ unlockId: id, memberId: member.memberId, count: outcome.count, threshold, unlocked: outcome.unlocked }, outcome.unlocked ? 'governance unlock reached its threshold and is signed' : 'governance share accepted');
     return this.changed(id);
   }
@@ -253,13 +233,13 @@ export class UnlockService {
       });
       return locked;
     });
-    this.dropSlot(discarded);
+    this.#vault.drop(discarded);
     return this.changed(id);
   }
 
   /** Combines the vault's shares of the counted members, signs, zeroes (see reconstructAndSign). */
   private async reconstructAndSign(unlock: UnlockRow, publicKey: string, signers: string[]): Promise<string> {
-    const slot = this.slot(unlock);
+    const slot = this.#vault.slot(unlock);
     const shares = signers.map((m) => slot.get(m)).filter((s): s is Uint8Array => s !== undefined);
     if (shares.length !== signers.length) throw new Error('a counted share is missing from the vault');
     return reconstructAndSign(shares, publicKey, { action: unlock.action, params: unlock.params, actionHash: unlock.actionHash, nonce: unlock.nonce });
@@ -267,7 +247,7 @@ export class UnlockService {
 
   /** Submissions whose share another process holds cannot be combined here: discard them, audited. */
   private async discardForeign(tx: Db, unlock: UnlockRow): Promise<void> {
-    const foreign = (await this.received(tx, unlock)).filter((s) => s.vault !== this.#vaultId || !this.slot(unlock).has(s.memberId));
+    const foreign = (await this.received(tx, unlock)).filter((s) => s.vault !== this.#vault.id || !this.#vault.slot(unlock).has(s.memberId));
     if (foreign.length === 0) return;
     // Deleted, not flagged: the member signs again for the same nonce (the audit keeps both events).
     for (const f of foreign) {
@@ -281,29 +261,6 @@ export class UnlockService {
       subject: `unlock:${unlock.id}`,
       payload: { unlockId: unlock.id, members: foreign.map((f) => f.memberId), reason: 'the share is held by another process (restarted, or another node); the member signs again' },
     });
-  }
-
-  private slot(unlock: UnlockRow): Map<string, Uint8Array> {
-    this.sweep();
-    const key = `${unlock.id}:${unlock.nonce}`;
-    let slot = this.#vault.get(key);
-    if (!slot) this.#vault.set(key, (slot = { expiresAt: unlock.expiresAt.getTime(), shares: new Map() }));
-    return slot.shares;
-  }
-
-  private dropSlot(unlock: UnlockRow): void {
-    this.dropKey(`${unlock.id}:${unlock.nonce}`);
-  }
-
-  private dropKey(key: string): void {
-    for (const share of this.#vault.get(key)?.shares.values() ?? []) share.fill(0);
-    this.#vault.delete(key);
-  }
-
-  /** Expired requests' shares leave memory (zeroed) at the next vault access. */
-  private sweep(): void {
-    const now = this.clock.now().getTime();
-    for (const [key, slot] of this.#vault) if (slot.expiresAt <= now) this.dropKey(key);
   }
 
   private async received(db: Db, unlock: UnlockRow) {
@@ -321,28 +278,4 @@ export class UnlockService {
     if (!row) throw new NotFoundError(`no unlock ${id}`);
     return row;
   }
-}
-
-function toDto(u: UnlockRow, threshold: number, received: Array<{ memberId: string; at: Date }>, members: MemberRow[]): UnlockDto {
-  const names = new Map(members.map((m) => [m.memberId, m.name]));
-  return {
-    id: u.id,
-    action: u.action,
-    params: u.params,
-    justification: u.justification,
-    actionHash: u.actionHash,
-    nonce: u.nonce,
-    expiresAt: u.expiresAt.toISOString(),
-    threshold,
-    committeeId: u.committeeId,
-    state: u.state,
-    proposedBy: u.proposedBy,
-    createdAt: u.createdAt.toISOString(),
-    resets: u.resets,
-    received: received.map((r) => ({ memberId: r.memberId, name: names.get(r.memberId) ?? r.memberId, at: r.at.toISOString() })),
-    progress: u.state === 'PENDING' ? `${received.length} of ${threshold}` : u.state,
-    ...(u.signature ? { signature: u.signature } : {}),
-    ...(u.unlockedAt ? { unlockedAt: u.unlockedAt.toISOString() } : {}),
-    ...(u.consumedAt ? { consumedAt: u.consumedAt.toISOString(), consumedBy: u.consumedBy ?? '' } : {}),
-  };
 }
