@@ -1,7 +1,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { auditHead, governanceCommittees, governanceMembers, type CommitteeRow, type MemberRow } from '../../db/schema';
-import { BadRequestError } from '../../actors/errors';
+import { BadRequestError, IllegalTransitionError } from '../../actors/errors';
 import { actorOf, type Principal } from '../../actors/principal';
 import type { AuditLog } from '../audit/audit-store';
 import type { Clock } from '../ports/clock';
@@ -78,6 +78,11 @@ export class CommitteeStore {
     await this.db.transaction(async (txRaw) => {
       const tx = txRaw as unknown as Db;
       const current = await activeCommittee(tx);
+      // Without an unlock only the very first committee: a retired one with no successor means tampering.
+      const [anyCommittee] = await tx.select({ id: governanceCommittees.id }).from(governanceCommittees).limit(1);
+      if (!current && anyCommittee) {
+        throw new IllegalTransitionError('committees existed but none is active (the database was changed outside Tollgate); refusing an unsigned install');
+      }
       if (current) {
         await this.gate.requireUnlock(tx, 'committee.change', { committeeDigest: digest }, unlockId, by);
         await tx.update(governanceCommittees).set({ active: false }).where(eq(governanceCommittees.id, current.row.id));

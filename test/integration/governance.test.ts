@@ -379,6 +379,10 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
     expectError(await submit(ctx, stale, 0), 409, 'UNLOCK_NOT_OPEN', /replaced/);
     const audit = await allAudit(ctx);
     assert.ok(audit.body.entries.some((e: { action: string }) => e.action === 'governance.committee.changed'));
+    // Retiring the active committee behind Tollgate's back does not open the door to an unsigned install.
+    await ctx.sys.database.db.execute(sql`update governance_committees set active = false`);
+    const rogue = await testCommittee(3, 2);
+    expectError(await ctx.admin('PUT', '/api/v1/governance/committee', { committee: rogue.committee }), 409, 'ILLEGAL_TRANSITION', /outside Tollgate/);
   });
 
   test('operator tokens expire', async (ctx) => {
