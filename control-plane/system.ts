@@ -121,8 +121,14 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     const registry = new RegistryService(database.db, audit, clock);
     const identity = new IdentityService(database.db, audit, clock, config.bootstrapAdminToken);
     const firstAdminToken = await identity.ensureFirstAdmin();
-    const governance = buildGovernance(database.db, audit, clock, registry, log.child({ component: 'governance' }), (u) =>
-      bus.publish(unlockSubject(config.subjectPrefix, u.id), encodeJson(u)),
+    const governance = buildGovernance(
+      database.db,
+      audit,
+      clock,
+      registry,
+      log.child({ component: 'governance' }),
+      (u) => bus.publish(unlockSubject(config.subjectPrefix, u.id), encodeJson(u)),
+      (tenantId, type, data) => bus.publish(`${config.subjectPrefix}.evt.${tenantId}.${type}`, encodeJson(data)),
     );
     const metrics = createMetrics();
 

@@ -30,12 +30,13 @@ export function buildGovernance(
   registry: RegistryService,
   log?: Logger,
   onUnlockChange?: (unlock: UnlockDto) => void,
+  onTenantEvent?: (tenantId: string, type: string, data: unknown) => void,
 ): Governance {
   const gate = databaseGate(clock, audit);
   return {
     gate,
     committees: new CommitteeStore(db, audit, clock, gate),
     unlocks: new UnlockService(db, audit, clock, registry, log, onUnlockChange),
-    controls: new TenantControls(db, audit, clock, registry, gate),
+    controls: new TenantControls(db, audit, clock, registry, gate, onTenantEvent),
   };
 }

@@ -24,13 +24,28 @@ export class TenantControls {
     private readonly clock: Clock,
     private readonly registry: RegistryService,
     private readonly gate: GovernanceGate,
+    /** Publishes a tenant event after commit, as the actor host does (`<prefix>.evt.<tenantId>.<type>`). */
+    private readonly publish: (tenantId: string, type: string, data: unknown) => void = () => undefined,
   ) {}
+
+  #published(type: string, before: TenantRow, row: TenantRow): TenantDto {
+    const dto = tenantDto(row);
+    if (row.revision !== before.revision) {
+      try {
+        this.publish(row.id, type, dto);
+      } catch {
+        // An event lost here is recovered by the next read; the change itself is committed.
+      }
+    }
+    return dto;
+  }
 
   /** PUT …/stage: MANAGER; CONTROLLED_AUTONOMY needs a governance unlock; raising the stage under a forensic lock is refused. */
   async setStage(tenantId: string, input: { stage: TenantStage; justification: string; unlockId?: string | undefined }, by: Principal): Promise<TenantDto> {
     await this.registry.requireRoleAudited(by, 'MANAGER', 'changing a tenant stage', `tenant:${tenantId}`);
+    let before: TenantRow | undefined;
     const row = await runGoverned(this.db, this.audit, by, async (tx) => {
-      const tenant = await this.load(tx, tenantId);
+      const tenant = (before = await this.load(tx, tenantId));
       if (tenant.stage === input.stage) return tenant;
       const raising = TENANT_STAGES.indexOf(input.stage) > TENANT_STAGES.indexOf(tenant.stage);
       if (raising && tenant.forensicLock) throw new LockedError(`tenant ${tenantId} is under a forensic lock: ${tenant.forensicLockReason ?? ''}`);
@@ -51,15 +66,16 @@ export class TenantControls {
       });
       return updated!;
     });
-    return tenantDto(row);
+    return this.#published('tenant.stage.changed', before!, row);
   }
 
   /** POST …/lock: ADMIN sets a forensic lock. */
   async setLock(tenantId: string, reason: string, by: Principal): Promise<TenantDto> {
     await this.registry.requireRoleAudited(by, 'ADMIN', 'setting a forensic lock', `tenant:${tenantId}`);
+    let before: TenantRow | undefined;
     const row = await this.db.transaction(async (txRaw) => {
       const tx = txRaw as unknown as Db;
-      const tenant = await this.load(tx, tenantId);
+      const tenant = (before = await this.load(tx, tenantId));
       if (tenant.forensicLock) throw new LockedError(`tenant ${tenantId} is already under a forensic lock: ${tenant.forensicLockReason ?? ''}`);
       const [updated] = await tx
         .update(tenants)
@@ -69,14 +85,15 @@ export class TenantControls {
       await this.audit.append(tx, { actor: actorOf(by), action: 'tenant.forensic-lock.set', subject: `tenant:${tenantId}`, payload: { tenantId, reason } });
       return updated!;
     });
-    return tenantDto(row);
+    return this.#published('tenant.forensic-lock.set', before!, row);
   }
 
   /** DELETE …/lock: lifting a forensic lock always needs a governance unlock. */
   async liftLock(tenantId: string, input: { justification: string; unlockId?: string | undefined }, by: Principal): Promise<TenantDto> {
     await this.registry.requireRoleAudited(by, 'MANAGER', 'lifting a forensic lock', `tenant:${tenantId}`);
+    let before: TenantRow | undefined;
     const row = await runGoverned(this.db, this.audit, by, async (tx) => {
-      const tenant = await this.load(tx, tenantId);
+      const tenant = (before = await this.load(tx, tenantId));
       if (!tenant.forensicLock) throw new IllegalTransitionError(`tenant ${tenantId} is not under a forensic lock`);
       const { unlockId } = await this.gate.requireUnlock(tx, 'tenant.forensic-lock.lift', { tenantId }, input.unlockId, by);
       const [updated] = await tx
@@ -92,7 +109,7 @@ export class TenantControls {
       });
       return updated!;
     });
-    return tenantDto(row);
+    return this.#published('tenant.forensic-lock.lifted', before!, row);
   }
 
   private async load(tx: Db, id: string): Promise<TenantRow> {

@@ -283,9 +283,15 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
         assert.match(String((err as Error).message) + String((err as { cause?: Error }).cause?.message ?? ''), /immutable|append-only/);
       }
     }
+    const events: string[] = [];
+    const sub = ctx.sys.bus.subscribe('tg.evt.farm-a.>', (msg) => events.push(msg.subject));
     const lifted = await ctx.manager('DELETE', '/api/v1/tenants/farm-a/lock', { justification: 'forensics complete', unlockId: req.id });
     assert.is(lifted.status, 200, lifted.text);
     assert.is(lifted.body.forensicLock, false);
+    await ctx.sys.bus.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    sub.unsubscribe();
+    assert.equal(events, ['tg.evt.farm-a.tenant.forensic-lock.lifted'], 'the console hears of it');
     const admin = { kind: 'user' as const, name: 'bootstrap', role: 'ADMIN' as const };
     try {
       await runGoverned(ctx.sys.database.db, ctx.sys.audit, admin, (tx) => ctx.sys.governance.gate.requireUnlock(tx, 'tenant.forensic-lock.lift', { tenantId: 'farm-a' }, req.id, admin));
