@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { governanceSubmissions, governanceUnlocks, type UnlockRow } from '../../db/schema';
+import { governanceSubmissions, governanceUnlocks, type UnlockRow, type UnlockState } from '../../db/schema';
 import {
   BadRequestError,
   ForbiddenError,
@@ -114,6 +114,17 @@ export class UnlockService {
     const members = await membersOf(this.db, unlock.committeeId);
     const received = await this.received(this.db, unlock);
     return toDto(unlock, committee!.threshold, received, members);
+  }
+
+  /** The most recent requests first, optionally in one state (for the console and members looking for work). */
+  async list(state: UnlockState | undefined, limit: number): Promise<UnlockDto[]> {
+    const rows = await this.db
+      .select({ id: governanceUnlocks.id })
+      .from(governanceUnlocks)
+      .where(state ? eq(governanceUnlocks.state, state) : undefined)
+      .orderBy(desc(governanceUnlocks.createdAt), desc(governanceUnlocks.id))
+      .limit(limit);
+    return Promise.all(rows.map((r) => this.get(r.id)));
   }
 
   /** Checks and counts one member's share; at the threshold, signs the action. */

@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { NotFoundError } from '../../actors/errors';
+import { BadRequestError, NotFoundError } from '../../actors/errors';
 import { GOVERNANCE_LOCKED_ACTIONS, type GovernanceAction } from '../../actors/governance/unlock';
 import { TENANT_STAGES } from '../../db/schema/enums';
+import { UNLOCK_STATES, type UnlockState } from '../../db/schema/governance';
 import { MEMBER_ID } from '../../control-plane/governance/ceremony';
 import { committeeDto, type CommitteeStore } from '../../control-plane/governance/committee-store';
 import { INIT_HINT } from '../../control-plane/governance/gate';
@@ -10,7 +11,7 @@ import type { TenantControls } from '../../control-plane/governance/tenant-contr
 import type { UnlockService } from '../../control-plane/governance/unlock-service';
 import { TENANT_ID } from '../../control-plane/registry/ids';
 import type { RegistryService } from '../../control-plane/registry/registry-service';
-import { readJson } from '../middleware/body';
+import { intParam, readJson } from '../middleware/body';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const b64url = (max: number) => z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be base64url').max(max);
@@ -79,6 +80,12 @@ export function governanceRoutes(deps: { committees: CommitteeStore; unlocks: Un
     .post('/governance/unlocks', async (c) => {
       const body = await readJson(c, Propose);
       return c.json(await unlocks.propose(body, c.var.principal), 201);
+    })
+    .get('/governance/unlocks', async (c) => {
+      const state = c.req.query('state');
+      if (state !== undefined && !(UNLOCK_STATES as readonly string[]).includes(state)) throw new BadRequestError(`state must be one of ${UNLOCK_STATES.join(', ')}`);
+      const limit = intParam(c.req.query('limit'), 'limit', 50, 1, 200);
+      return c.json({ items: await unlocks.list(state as UnlockState | undefined, limit) });
     })
     .get('/governance/unlocks/:id', async (c) => c.json(await unlocks.get(c.req.param('id'))))
     .post('/governance/unlocks/:id/shares', async (c) => {

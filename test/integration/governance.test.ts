@@ -253,6 +253,16 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
     expectError(await ctx.manager('POST', '/api/v1/governance/unlocks', { action: 'tenant.forensic-lock.lift', params: { tenant: 'farm-a' }, justification: 'x' }), 400, 'BAD_REQUEST', /params.*tenant/);
     expectError(await ctx.manager('POST', '/api/v1/governance/unlocks', { action: 'tenant.stage.controlled-autonomy', params: { tenantId: 'farm-a', stage: 'PILOT' }, justification: 'x' }), 400, 'BAD_REQUEST', /params\.stage/);
     expectError(await ctx.manager('GET', '/api/v1/governance/unlocks/nope'), 404, 'NOT_FOUND');
+    expectError(await ctx.manager('GET', '/api/v1/governance/unlocks?state=OPEN'), 400, 'BAD_REQUEST', /state/);
+    expectError(await ctx.manager('GET', '/api/v1/governance/unlocks?limit=0'), 400, 'BAD_REQUEST', /limit/);
+    expectError(await anon('GET', '/api/v1/governance/unlocks'), 401, 'UNAUTHENTICATED');
+    const pending = await ctx.manager('GET', '/api/v1/governance/unlocks?state=PENDING&limit=200');
+    assert.is(pending.status, 200);
+    assert.ok(pending.body.items.length >= 2);
+    assert.ok(pending.body.items.every((u: { state: string }) => u.state === 'PENDING'));
+    const all = await ctx.manager('GET', '/api/v1/governance/unlocks?limit=2');
+    assert.is(all.body.items.length, 2);
+    assert.ok(all.body.items[0].createdAt >= all.body.items[1].createdAt, 'newest first');
     expectError(await ctx.manager('GET', '/api/v1/governance/unlocks/00000000-0000-4000-8000-000000000000'), 404, 'NOT_FOUND');
     const req = await propose(ctx, 'committee.change', { committeeDigest: 'a'.repeat(64) });
     expectError(await ctx.manager('POST', `/api/v1/governance/unlocks/${req.id}/shares`, { memberId: 'member-1', share: '!!', signature: 'x' }), 400, 'BAD_REQUEST', /base64url/);
