@@ -117,6 +117,45 @@ export class NothingToRollBackError extends TollgateError {
   override readonly code: string = 'NOTHING_TO_ROLL_BACK';
 }
 
+// ---- governance (M-of-N unlocks)
+
+/** A governance-locked action was tried without a valid committee unlock. */
+export class GovernanceUnlockRequiredError extends ForbiddenError {
+  override readonly code: string = 'GOVERNANCE_UNLOCK_REQUIRED';
+}
+/** The unlock given does not authorise this action (wrong action or params, bad signature, used, expired). */
+export class GovernanceUnlockInvalidError extends ForbiddenError {
+  override readonly code: string = 'GOVERNANCE_UNLOCK_INVALID';
+}
+/** A share submission names a member the active committee does not have. */
+export class NotACommitteeMemberError extends ForbiddenError {
+  override readonly code: string = 'NOT_A_COMMITTEE_MEMBER';
+}
+/** A share submission's signature does not verify over this request's binding. */
+export class ShareSignatureInvalidError extends ForbiddenError {
+  override readonly code: string = 'SHARE_SIGNATURE_INVALID';
+}
+/** A share does not match its holder's commitment: tampered or wrong; the holder is named. */
+export class ShareCommitmentMismatchError extends ForbiddenError {
+  override readonly code: string = 'SHARE_COMMITMENT_MISMATCH';
+}
+/** The unlock request is past its expiry. */
+export class UnlockExpiredError extends TollgateError {
+  override readonly code: string = 'UNLOCK_EXPIRED';
+}
+/** The unlock request no longer takes shares (unlocked or consumed). */
+export class UnlockNotOpenError extends TollgateError {
+  override readonly code: string = 'UNLOCK_NOT_OPEN';
+}
+/** This member's share is already counted for this request and nonce. */
+export class ShareAlreadyReceivedError extends TollgateError {
+  override readonly code: string = 'SHARE_ALREADY_RECEIVED';
+}
+/** No committee has been installed (run `tollgate committee init`). */
+export class NoCommitteeError extends TollgateError {
+  override readonly code: string = 'NO_COMMITTEE';
+}
+
 const BY_CODE: Record<string, new (message: string, options?: { details?: Record<string, unknown> }) => TollgateError> = {
   BAD_REQUEST: BadRequestError,
   UNAUTHENTICATED: UnauthenticatedError,
@@ -136,6 +175,15 @@ const BY_CODE: Record<string, new (message: string, options?: { details?: Record
   NOTHING_TO_ROLL_BACK: NothingToRollBackError,
   FENCED: FencingError,
   TRAINING_FAILED: TrainingFailedError,
+  GOVERNANCE_UNLOCK_REQUIRED: GovernanceUnlockRequiredError,
+  GOVERNANCE_UNLOCK_INVALID: GovernanceUnlockInvalidError,
+  NOT_A_COMMITTEE_MEMBER: NotACommitteeMemberError,
+  SHARE_SIGNATURE_INVALID: ShareSignatureInvalidError,
+  SHARE_COMMITMENT_MISMATCH: ShareCommitmentMismatchError,
+  UNLOCK_EXPIRED: UnlockExpiredError,
+  UNLOCK_NOT_OPEN: UnlockNotOpenError,
+  SHARE_ALREADY_RECEIVED: ShareAlreadyReceivedError,
+  NO_COMMITTEE: NoCommitteeError,
 };
 for (const code of RETRAIN_REFUSALS) {
   if (!BY_CODE[code]) BY_CODE[code] = class extends RetrainRefusedError {

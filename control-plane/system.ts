@@ -47,6 +47,8 @@ import { buildRetrain, type RetrainWiring } from './retrain/wiring';
 import { CommandTrainer } from './retrain/trainers/command-trainer';
 import type { RetrainPolicy } from '../actors/retrain/safeguards';
 import type { Trainer } from './ports/trainer';
+import { buildGovernance, unlockSubject, type Governance } from './governance';
+import { encodeJson } from './actor-host/protocol';
 
 /** Everything one control-plane node runs, wired. */
 export interface System {
@@ -56,6 +58,7 @@ export interface System {
   drift: DriftService;
   routing: RoutingTable;
   identity: IdentityService;
+  governance: Governance;
   audit: AuditLog;
   host: ActorHost;
   bus: Bus;
@@ -137,6 +140,15 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     const registry = new RegistryService(database.db, audit, clock, alert);
     const identity = new IdentityService(database.db, audit, clock, config.bootstrapAdminToken);
     const firstAdminToken = await identity.ensureFirstAdmin();
+    const governance = buildGovernance(
+      database.db,
+      audit,
+      clock,
+      registry,
+      log.child({ component: 'governance' }),
+      (u) => bus.publish(unlockSubject(config.subjectPrefix, u.id), encodeJson(u)),
+      (tenantId, type, data) => bus.publish(`${config.subjectPrefix}.evt.${tenantId}.${type}`, encodeJson(data)),
+    );
     const metrics = createMetrics();
     const promotion = new PromotionService({ db: database.db, registry, audit, bus, clock, prefix: config.subjectPrefix, log, alert });
     const drift = new DriftService({ db: database.db, signer, audit, streams, bus, clock, prefix: config.subjectPrefix, log, metrics: driftMetrics(metrics.registry) });
@@ -206,7 +218,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     );
     closers.push(() => learning.stop());
 
-    const app = createApp({ db: database.db, audit, registry, identity, actors, ingestion, sources, drift, routing, alerts: new AlertService(database.db, audit, clock), metrics, log, readiness, retrain: retrain.service });
+    const app = createApp({ db: database.db, audit, registry, identity, governance, actors, ingestion, sources, drift, routing, alerts: new AlertService(database.db, audit, clock), metrics, log, readiness, retrain: retrain.service });
 
     return {
       app,
@@ -215,6 +227,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       drift,
       routing,
       identity,
+      governance,
       audit,
       host,
       bus,

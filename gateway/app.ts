@@ -26,6 +26,8 @@ import type { IngestionService } from '../control-plane/ingestion/ingest';
 import type { SourceRegistry } from '../control-plane/ingestion/sources';
 import type { RetrainService } from '../control-plane/retrain/retrain-service';
 import { retrainRoutes } from './routes/retrain';
+import type { Governance } from '../control-plane/governance';
+import { governanceRoutes } from './routes/governance';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -65,6 +67,7 @@ export interface AppDeps {
   routing: RoutingTable;
   alerts: AlertService;
   identity: IdentityService;
+  governance: Governance;
   metrics: Metrics;
   log: Logger;
   readiness: ReadinessCheck[];
@@ -82,7 +85,8 @@ export function createApp(deps: AppDeps) {
     .route('/', ingestionRoutes(deps.ingestion, deps.sources, deps.registry))
     .route('/', driftRoutes(deps.drift, deps.registry, deps.actors))
     .route('/', routingRoutes(deps.routing))
-    .route('/', alertRoutes(deps.alerts, deps.registry));
+    .route('/', alertRoutes(deps.alerts, deps.registry))
+    .route('/', governanceRoutes({ ...deps.governance, registry: deps.registry }));
   if (deps.retrain) api.route('/', retrainRoutes(deps.retrain, deps.registry));
 
   const app = new Hono()

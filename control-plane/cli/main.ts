@@ -4,6 +4,8 @@ import type { KnownHead, VerifyReport } from '../audit/verify';
 import { KeyParseError, parsePublicKeys, verifyExport, type PublicKeys } from './audit-verify';
 import { CanaryInputError, evaluateCsvFiles, summarizeCanary } from './canary-evaluate';
 import { DriftInputError, compareCsvFiles, formatJson, summarizeComparison } from './drift-compare';
+import { COMMITTEE_COMMANDS } from './committee';
+import { USER_COMMANDS } from './user';
 
 /**
  * The `tollgate` command line. Commands are rows of `COMMANDS`; options are
@@ -26,7 +28,7 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
-interface OptionSpec {
+export interface OptionSpec {
   name: string;
   /** Placeholder shown in help; options without one are flags. */
   value?: string;
@@ -34,13 +36,13 @@ interface OptionSpec {
   help: string;
 }
 
-interface ParsedArgs {
+export interface ParsedArgs {
   positionals: string[];
   /** Every value given, in order; flags map to ['']. */
   options: Map<string, string[]>;
 }
 
-interface Command {
+export interface Command {
   path: readonly string[];
   synopsis: string;
   summary: string;
@@ -251,13 +253,11 @@ const canaryEvaluate: Command = {
 };
 
 /** Implemented commands. Add a row to add a command. */
-export const COMMANDS: readonly Command[] = [auditVerify, driftCompare, canaryEvaluate];
+export const COMMANDS: readonly Command[] = [auditVerify, driftCompare, canaryEvaluate, ...COMMITTEE_COMMANDS, ...USER_COMMANDS];
 
 /** Listed in the usage; exit 2 with "not available yet" until implemented. */
 export const COMING: readonly (readonly string[])[] = [
   ['oracle', 'verify'],
-  ['committee'],
-  ['user'],
   ['token'],
   ['demo'],
 ];

@@ -10,6 +10,9 @@ import type { Clock } from '../ports/clock';
 import { actorOf, type Principal } from '../../actors/principal';
 
 const TOKEN_CACHE_MS = 5_000;
+/** Operator tokens expire; 90 days unless the creator says otherwise. */
+export const DEFAULT_TOKEN_TTL_DAYS = 90;
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 function digest(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -21,7 +24,7 @@ function digest(token: string): string {
  * this node takes effect at once, on other nodes within TOKEN_CACHE_MS.
  */
 export class IdentityService {
-  readonly #cache = new Map<string, { principal: Principal | null; until: number }>();
+  readonly #cache = new Map<string, { principal: Principal | null; until: number; expiresAt: number }>();
   readonly #bootstrapDigest: Buffer | null;
 
   constructor(
@@ -41,39 +44,48 @@ export class IdentityService {
     }
     const now = Date.now();
     const cached = this.#cache.get(hash);
-    if (cached && cached.until > now) return cached.principal;
+    if (cached && cached.until > now && (!cached.principal || cached.expiresAt > this.clock.now().getTime())) return cached.principal;
     const [row] = await this.db
-      .select({ id: apiTokens.id, name: users.name, role: users.role })
+      .select({ id: apiTokens.id, name: users.name, role: users.role, expiresAt: apiTokens.expiresAt })
       .from(apiTokens)
       .innerJoin(users, eq(users.name, apiTokens.userName))
       .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt)))
       .limit(1);
     const principal: Principal | null = row ? { kind: 'user', name: row.name, role: row.role, tokenId: row.id } : null;
     if (this.#cache.size > 10_000) this.#cache.clear();
-    this.#cache.set(hash, { principal, until: now + TOKEN_CACHE_MS });
+    // An expiring token is cached no longer than it lives (the clock may be injected).
+    const expiresAt = row?.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY;
+    if (expiresAt <= this.clock.now().getTime()) return null;
+    this.#cache.set(hash, { principal, until: now + TOKEN_CACHE_MS, expiresAt });
     return principal;
   }
 
   /** Creates an operator and returns its first token (shown once). */
-  async createUser(name: string, role: Role, by: Principal): Promise<{ name: string; role: Role; tokenId: string; token: string }> {
+  async createUser(
+    name: string,
+    role: Role,
+    by: Principal,
+    expiresInDays: number | null = DEFAULT_TOKEN_TTL_DAYS,
+  ): Promise<{ name: string; role: Role; tokenId: string; token: string; expiresAt: string | null }> {
     const token = `tg_${randomBytes(32).toString('base64url')}`;
     const tokenId = randomBytes(6).toString('hex');
     const now = this.clock.now();
+    const expiresAt = expiresInDays === null ? null : new Date(now.getTime() + expiresInDays * DAY_MS);
     try {
       await this.db.transaction(async (txRaw) => {
         const tx = txRaw as unknown as Db;
         await tx.insert(users).values({ name, role, createdAt: now });
-        await tx.insert(apiTokens).values({ id: tokenId, userName: name, tokenHash: digest(token), createdAt: now });
-        await this.audit.append(tx, { actor: actorOf(by), action: 'user.created', subject: `user:${name}`, payload: { name, role, tokenId } });
+        await tx.insert(apiTokens).values({ id: tokenId, userName: name, tokenHash: digest(token), createdAt: now, expiresAt });
+        await this.audit.append(tx, { actor: actorOf(by), action: 'user.created', subject: `user:${name}`, payload: { name, role, tokenId, expiresAt: expiresAt?.toISOString() ?? null } });
       });
     } catch (err) {
       if (pgErrorCode(err) === UNIQUE_VIOLATION) throw new AlreadyExistsError(`user ${name} already exists`);
       throw err;
     }
-    return { name, role, tokenId, token };
+    return { name, role, tokenId, token, expiresAt: expiresAt?.toISOString() ?? null };
   }
 
-  async listUsers(): Promise<Array<{ name: string; role: Role; createdAt: string; tokens: Array<{ id: string; createdAt: string; revokedAt: string | null }> }>> {
+  async listUsers(): Promise<Array<{ name: string; role: Role; createdAt: string; tokens: Array<{ id: string; createdAt: string; revokedAt: string | null; expiresAt: string | null }> }>> {
     const rows = await this.db.select().from(users).orderBy(asc(users.name));
     const tokens = await this.db.select().from(apiTokens).orderBy(asc(apiTokens.createdAt));
     return rows.map((u) => ({
@@ -82,7 +94,7 @@ export class IdentityService {
       createdAt: u.createdAt.toISOString(),
       tokens: tokens
         .filter((t) => t.userName === u.name)
-        .map((t) => ({ id: t.id, createdAt: t.createdAt.toISOString(), revokedAt: t.revokedAt?.toISOString() ?? null })),
+        .map((t) => ({ id: t.id, createdAt: t.createdAt.toISOString(), revokedAt: t.revokedAt?.toISOString() ?? null, expiresAt: t.expiresAt?.toISOString() ?? null })),
     }));
   }
 
@@ -111,7 +123,8 @@ export class IdentityService {
     const [{ count } = { count: 0 }] = await this.db.select({ count: sql<number>`count(*)::int` }).from(users);
     if (count > 0) return null;
     try {
-      const { token } = await this.createUser('admin', 'ADMIN', { kind: 'system', name: 'first-start', role: 'ADMIN' });
+      // The first admin's token does not expire: it is how the operator gets in at all.
+      const { token } = await this.createUser('admin', 'ADMIN', { kind: 'system', name: 'first-start', role: 'ADMIN' }, null);
       return token;
     } catch (err) {
       if (err instanceof AlreadyExistsError) return null; // another node won the race

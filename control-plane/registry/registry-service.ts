@@ -4,7 +4,7 @@ import type { Db } from '../../db/client';
 import { approvals, modelVersions, tenants, type ModelVersionRow, type TenantRow } from '../../db/schema';
 import type { ModelVersionId, TenantId, TenantStage } from '../../db/schema/enums';
 import { roleAtLeast, TERMINAL_STATES } from '../../actors/model-version/lifecycle';
-import { AlreadyExistsError, ForbiddenError, IllegalTransitionError, LockedError, NotFoundError } from '../../actors/errors';
+import { AlreadyExistsError, ForbiddenError, GovernanceUnlockRequiredError, IllegalTransitionError, LockedError, NotFoundError } from '../../actors/errors';
 import type { AuditLog } from '../audit/audit-store';
 import { pgErrorCode, UNIQUE_VIOLATION } from '../db-errors';
 import type { Clock } from '../ports/clock';
@@ -64,6 +64,10 @@ export class RegistryService {
 
   async createTenant(input: { id: string; name: string; stage?: TenantStage }, by: Principal): Promise<TenantDto> {
     await this.requireRoleAudited(by, 'ADMIN', 'creating a tenant', `tenant:${input.id}`);
+    // CONTROLLED_AUTONOMY is governance-locked: a tenant reaches it only through PUT …/stage with an unlock.
+    if (input.stage === 'CONTROLLED_AUTONOMY') {
+      throw new GovernanceUnlockRequiredError('a tenant starts in SHADOW_MODE or PILOT; CONTROLLED_AUTONOMY needs a governance unlock (PUT /api/v1/tenants/:tenantId/stage with unlockId)');
+    }
     const now = this.clock.now();
     try {
       const row = await this.db.transaction(async (txRaw) => {

@@ -7,3 +7,4 @@ export * from './actors';
 export * from './streams';
 export * from './cluster';
 export * from './retrain';
+export * from './governance';

@@ -9,6 +9,8 @@ import { readJson } from '../middleware/body';
 const CreateUser = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must match ^[a-z0-9][a-z0-9._-]{0,62}$'),
   role: z.enum(ROLES),
+  /** Days until the first token expires (default 90). */
+  expiresInDays: z.number().int().min(1).max(3650).optional(),
 });
 
 /** Operators and their tokens (ADMIN). */
@@ -19,7 +21,7 @@ export function userRoutes(identity: IdentityService, registry: RegistryService)
     .post('/users', async (c) => {
       await adminOnly(c, 'creating a user', 'users');
       const body = await readJson(c, CreateUser);
-      return c.json(await identity.createUser(body.name, body.role, c.var.principal), 201);
+      return c.json(await identity.createUser(body.name, body.role, c.var.principal, body.expiresInDays), 201);
     })
     .get('/users', async (c) => {
       await adminOnly(c, 'listing users', 'users');
