@@ -28,6 +28,7 @@ import type { RetrainService } from '../control-plane/retrain/retrain-service';
 import { retrainRoutes } from './routes/retrain';
 import type { Governance } from '../control-plane/governance';
 import { governanceRoutes } from './routes/governance';
+import { runGoverned } from '../control-plane/governance';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -83,7 +84,7 @@ export function createApp(deps: AppDeps) {
     .route('/', auditRoutes(deps.db, deps.audit))
     .route('/', userRoutes(deps.identity, deps.registry))
     .route('/', ingestionRoutes(deps.ingestion, deps.sources, deps.registry))
-    .route('/', driftRoutes(deps.drift, deps.registry, deps.actors))
+    .route('/', driftRoutes(deps.drift, deps.registry, deps.actors, (by, action, params, unlockId) => runGoverned(deps.db, deps.audit, by, (tx) => deps.governance.gate.requireUnlock(tx, action, params, unlockId, by))))
     .route('/', routingRoutes(deps.routing))
     .route('/', alertRoutes(deps.alerts, deps.registry))
     .route('/', governanceRoutes({ ...deps.governance, registry: deps.registry }));

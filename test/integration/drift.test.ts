@@ -8,6 +8,7 @@ import { alerts, driftReports, modelVersions, tenants } from '../../db/schema';
 import type { ModelVersionId, TenantId } from '../../db/schema/enums';
 import { createTestDatabase, NATS_URL, requireNats, requirePostgres } from '../support/services';
 import { BOOTSTRAP_TOKEN, client, startTestSystem, type Call } from '../support/system';
+import { grantUnlock, installTestCommittee, type TestCommittee } from '../support/governance';
 
 type Sys = Awaited<ReturnType<typeof startTestSystem>>;
 interface Ctx {
@@ -19,6 +20,7 @@ interface Ctx {
   breaches: unknown[];
   reports: unknown[];
   days: string[];
+  committee: TestCommittee;
   cleanup(): Promise<void>;
 }
 
@@ -95,6 +97,7 @@ function driftSuite(name: string, env: () => Promise<{ env: Record<string, strin
     ctx.manager = client(ctx.sys.app, m.body.token);
     const a = await ctx.admin('POST', '/api/v1/users', { name: 'joe', role: 'AGRONOMIST' });
     ctx.agronomist = client(ctx.sys.app, a.body.token);
+    ctx.committee = await installTestCommittee(ctx.admin);
     assert.is((await ctx.admin('POST', '/api/v1/tenants', { id: 'farm', name: 'Farm', stage: 'PILOT' })).status, 201);
     ctx.modelId = (await ctx.manager('POST', '/api/v1/tenants/farm/models', { label: 'v1', owner: 'ana', featureSignature: 'ndvi,temp' })).body.id;
     ctx.breaches = [];
@@ -210,7 +213,7 @@ function driftSuite(name: string, env: () => Promise<{ env: Record<string, strin
     expectError(await client(ctx.sys.app)('GET', '/api/v1/tenants/farm/drift'), 401, 'UNAUTHENTICATED');
   });
 
-  test('baseline reset: ADMIN only (refusals audited), validated, starts the run over', async (ctx) => {
+  test('baseline reset: ADMIN with a governance unlock only (refusals audited), validated, starts the run over', async (ctx) => {
     // Today's events give the new window something to take.
     await postDay(ctx, shifted, 200);
     expectError(await ctx.manager('POST', '/api/v1/tenants/farm/baseline/reset', { reason: 'season changed' }), 403, 'FORBIDDEN');
@@ -221,7 +224,13 @@ function driftSuite(name: string, env: () => Promise<{ env: Record<string, strin
     expectError(await ctx.admin('POST', '/api/v1/tenants/nope/baseline/reset', { reason: 'x' }), 404, 'NOT_FOUND');
     const before = (await ctx.agronomist('GET', '/api/v1/tenants/farm/drift')).body.window;
     assert.is(before.breachActive, true);
-    const res = await ctx.admin('POST', '/api/v1/tenants/farm/baseline/reset', { reason: 'season changed', days: 2 });
+    // Governance-locked: an ADMIN alone cannot, nor with an unlock for other params.
+    expectError(await ctx.admin('POST', '/api/v1/tenants/farm/baseline/reset', { reason: 'season changed', days: 2 }), 403, 'GOVERNANCE_UNLOCK_REQUIRED', /propose it/);
+    const other = await grantUnlock(ctx.admin, ctx.committee, 'baseline.reset', { tenantId: 'farm', days: 3 });
+    expectError(await ctx.admin('POST', '/api/v1/tenants/farm/baseline/reset', { reason: 'season changed', days: 2, unlockId: other }), 403, 'GOVERNANCE_UNLOCK_INVALID', /other params/);
+    assert.is((await ctx.agronomist('GET', '/api/v1/tenants/farm/drift')).body.window.breachActive, true, 'nothing changed');
+    const unlockId = await grantUnlock(ctx.admin, ctx.committee, 'baseline.reset', { tenantId: 'farm', days: 2 });
+    const res = await ctx.admin('POST', '/api/v1/tenants/farm/baseline/reset', { reason: 'season changed', days: 2, unlockId });
     assert.is(res.status, 200, res.text);
     assert.is(res.body.by, 'user:bootstrap');
     assert.is(res.body.reason, 'season changed');
@@ -233,6 +242,8 @@ function driftSuite(name: string, env: () => Promise<{ env: Record<string, strin
     const audit = (await ctx.admin('GET', '/api/v1/audit?limit=1000')).body.entries as Array<{ action: string; actor: string; payload: Record<string, unknown> }>;
     assert.ok(audit.some((e) => e.action === 'drift.baseline.reset' && e.actor === 'user:bootstrap'));
     assert.ok(audit.some((e) => e.action === 'auth.refused' && e.actor === 'user:maria'));
+    assert.ok(audit.some((e) => e.action === 'governance.gate.refused'));
+    expectError(await ctx.admin('POST', '/api/v1/tenants/farm/baseline/reset', { reason: 'again', days: 2, unlockId }), 403, 'GOVERNANCE_UNLOCK_INVALID', /already been used/);
     // Against the new (shifted) baseline, a shifted day is normal again.
     const day = ctx.days[ctx.days.length - 1]!;
     await nextDay(ctx);
@@ -292,7 +303,9 @@ function driftSuite(name: string, env: () => Promise<{ env: Record<string, strin
     await db.update(modelVersions).set({ state: 'CHAMPION', previousStableId: v0, artifactSha256: 'e'.repeat(64) }).where(eq(modelVersions.id, ctx.modelId as ModelVersionId));
     await db.update(tenants).set({ championId: ctx.modelId as ModelVersionId }).where(eq(tenants.id, 'farm' as TenantId));
     expectError(await ctx.admin('PUT', '/api/v1/tenants/farm/drift/config', { rollbackRmse: -1 }), 400, 'BAD_REQUEST', /rollbackRmse/);
-    assert.is((await ctx.admin('PUT', '/api/v1/tenants/farm/drift/config', { rollbackRmse: 0.1 })).status, 200);
+    expectError(await ctx.admin('PUT', '/api/v1/tenants/farm/drift/config', { rollbackRmse: 0.1 }), 403, 'GOVERNANCE_UNLOCK_REQUIRED');
+    const unlockId = await grantUnlock(ctx.admin, ctx.committee, 'tenant.rollback-thresholds.change', { tenantId: 'farm', thresholds: { rollbackRmse: 0.1 } });
+    assert.is((await ctx.admin('PUT', '/api/v1/tenants/farm/drift/config', { rollbackRmse: 0.1, unlockId })).status, 200);
     const day = await postDay(ctx, uniform); // predictions 3.0–3.4 against 3: RMSE ≈ 0.245
     await nextDay(ctx);
     const r = (await closedReport(ctx, day)).report;
