@@ -6,3 +6,4 @@ export * from './identity';
 export * from './actors';
 export * from './streams';
 export * from './cluster';
+export * from './oracle';
