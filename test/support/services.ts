@@ -64,3 +64,24 @@ export function requireNats(): Promise<boolean> {
     await (await connect({ servers: NATS_URL, timeout: 2000 })).close();
   });
 }
+
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Redis reachable. */
+export function requireRedis(): Promise<boolean> {
+  return requireService('Redis', async () => {
+    const { Redis } = await import('ioredis');
+    const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2_000, retryStrategy: () => null });
+    try {
+      await probe.connect();
+      await probe.ping();
+    } finally {
+      probe.disconnect();
+    }
+  });
+}
+
+/** A random key prefix so suites sharing the Redis server never see each other's keys. */
+export function testRedisPrefix(label: string): string {
+  return `test:${label}:${randomBytes(4).toString('hex')}:`;
+}
