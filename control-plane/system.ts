@@ -34,6 +34,7 @@ import { IdentityService } from './identity/identity-service';
 import { systemClock, type Clock } from './ports/clock';
 import type { Signer } from './ports/signer';
 import { RegistryService } from './registry/registry-service';
+import { buildOracle, type Oracle, type OracleHooks } from './oracle';
 
 /** Everything one control-plane node runs, wired. */
 export interface System {
@@ -46,6 +47,7 @@ export interface System {
   bus: Bus;
   streams: DurableStreams;
   signer: Signer;
+  oracle: Oracle;
   log: Logger;
   /** The first-start admin token, when this start created it. */
   firstAdminToken: string | null;
@@ -58,6 +60,8 @@ export interface BuildOptions {
   log?: Logger;
   /** PGlite folder override (tests use 'memory://'). */
   embeddedDir?: string;
+  /** Oracle wiring from other services (drift summary, canary state, governance unlocks). */
+  oracle?: OracleHooks;
 }
 
 /**
@@ -161,7 +165,19 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     const learning = await consumeLearningEvents(streams, database.db, config.subjectPrefix, log);
     closers.push(() => learning.stop());
 
-    const app = createApp({ db: database.db, audit, registry, identity, actors, ingestion, sources, metrics, log, readiness });
+    const oracle = await buildOracle({
+      db: database.db,
+      audit,
+      signer,
+      clock,
+      metrics: metrics.registry,
+      log,
+      config: { audience: config.oracleAudience, keyPrefix: `${config.subjectPrefix}:oracle:`, ...(config.redisUrls?.[0] ? { redisUrl: config.redisUrls[0] } : {}) },
+      ...(options.oracle ? { hooks: options.oracle } : {}),
+    });
+    closers.push(() => oracle.close());
+
+    const app = createApp({ db: database.db, audit, registry, identity, actors, ingestion, sources, metrics, log, readiness, oracle });
 
     return {
       app,
@@ -173,6 +189,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       bus,
       streams,
       signer,
+      oracle,
       log,
       firstAdminToken,
       close: async () => {

@@ -18,6 +18,9 @@ import { userRoutes } from './routes/users';
 import { ingestionRoutes } from './routes/ingestion';
 import type { IngestionService } from '../control-plane/ingestion/ingest';
 import type { SourceRegistry } from '../control-plane/ingestion/sources';
+import type { Oracle } from '../control-plane/oracle';
+import { oracleRoutes } from './routes/oracle';
+import { oracleAdminRoutes } from './routes/oracle-admin';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -57,6 +60,7 @@ export interface AppDeps {
   metrics: Metrics;
   log: Logger;
   readiness: ReadinessCheck[];
+  oracle: Pick<Oracle, 'partners' | 'exposure' | 'snapshots' | 'auth'>;
 }
 
 /** The whole HTTP surface; `app.request()` drives it in tests. */
@@ -67,7 +71,8 @@ export function createApp(deps: AppDeps) {
     .route('/', registryRoutes(deps.registry, deps.actors))
     .route('/', auditRoutes(deps.db, deps.audit))
     .route('/', userRoutes(deps.identity, deps.registry))
-    .route('/', ingestionRoutes(deps.ingestion, deps.sources, deps.registry));
+    .route('/', ingestionRoutes(deps.ingestion, deps.sources, deps.registry))
+    .route('/', oracleAdminRoutes(deps.oracle.partners, deps.oracle.exposure, deps.registry));
 
   const app = new Hono()
     .use('*', requestId())
@@ -78,6 +83,7 @@ export function createApp(deps: AppDeps) {
     .use('*', deps.metrics.middleware)
     .use('*', limitBodies())
     .route('/', healthRoutes(deps.readiness, deps.metrics))
+    .route('/oracle/v1', oracleRoutes(deps.oracle.snapshots, deps.oracle.auth))
     .route('/api/v1', api);
 
   app.notFound((c) => errorResponse(new NotFoundError(`no route ${c.req.method} ${c.req.path}`), c));

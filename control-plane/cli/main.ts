@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { KnownHead, VerifyReport } from '../audit/verify';
 import { KeyParseError, parsePublicKeys, verifyExport, type PublicKeys } from './audit-verify';
 import { DriftInputError, compareCsvFiles, formatJson, summarizeComparison } from './drift-compare';
+import { parseSavedResponse, verifyOracleResponse } from './oracle-verify';
 
 /**
  * The `tollgate` command line. Commands are rows of `COMMANDS`; options are
@@ -193,12 +194,57 @@ const driftCompare: Command = {
   },
 };
 
+const oracleVerify: Command = {
+  path: ['oracle', 'verify'],
+  synopsis: 'oracle verify <response> --public-key <file-or-key> [--signature "kid=…, sig=…"]',
+  summary: 'check a saved oracle snapshot offline: signature, audit entry, inclusion proof and root',
+  details: [
+    '<response> is an oracle answer saved with its headers (curl -i … > response.http),',
+    'or the bare body with --signature giving the Tollgate-Signature header value.',
+    '--public-key takes the JSON of GET /api/v1/keys (a file, or the text itself).',
+    'Prints a JSON report (what is wrong, per snapshot) on stdout and a summary on stderr.',
+  ].join('\n'),
+  options: [
+    { name: 'public-key', value: '<file-or-key>', repeatable: true, help: 'the oracle nodes\' public keys (repeatable)' },
+    { name: 'signature', value: '<header>', help: 'the Tollgate-Signature header value, when <response> is a bare body' },
+  ],
+  run(args, io) {
+    const [path, ...extra] = args.positionals;
+    if (path === undefined) throw new UsageError('missing <response>', oracleVerify);
+    if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`, oracleVerify);
+    const keyArgs = args.options.get('public-key') ?? [];
+    if (keyArgs.length === 0) throw new UsageError('missing --public-key', oracleVerify);
+    const keys: PublicKeys = new Map();
+    for (const arg of keyArgs) for (const [kid, key] of loadKeys(arg)) keys.set(kid, key);
+    let bytes: Uint8Array;
+    try {
+      bytes = path === '-' ? readFileSync(0) : readFileSync(path);
+    } catch (err) {
+      throw new UsageError(`cannot read ${path}: ${(err as Error).message}`, oracleVerify);
+    }
+    let saved;
+    try {
+      saved = parseSavedResponse(bytes, last(args.options.get('signature')));
+    } catch (err) {
+      throw new UsageError(`${path}: ${(err as Error).message}`, oracleVerify);
+    }
+    const report = verifyOracleResponse(saved, keys);
+    io.stdout(JSON.stringify(report, null, 2) + '\n');
+    const bad = report.snapshots.filter((s) => !s.ok);
+    io.stderr(
+      report.ok
+        ? `oracle response OK: signed by ${report.signature.kid}, ${report.snapshots.length} snapshot(s) proven against their checkpoint\n`
+        : `oracle response NOT OK: ${[report.signature.ok ? null : `signature: ${report.signature.reason}`, ...bad.map((s) => `${s.tenantId ?? '?'}: ${s.problems.join('; ')}`)].filter(Boolean).join(' | ')}\n`,
+    );
+    return report.ok ? EXIT_OK : EXIT_FAILED;
+  },
+};
+
 /** Implemented commands. Add a row to add a command. */
-export const COMMANDS: readonly Command[] = [auditVerify, driftCompare];
+export const COMMANDS: readonly Command[] = [auditVerify, driftCompare, oracleVerify];
 
 /** Listed in the usage; exit 2 with "not available yet" until implemented. */
 export const COMING: readonly (readonly string[])[] = [
-  ['oracle', 'verify'],
   ['canary', 'evaluate'],
   ['committee'],
   ['user'],

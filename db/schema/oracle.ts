@@ -4,8 +4,7 @@ import { boolean, check, integer, jsonb, pgTable, smallint, text, timestamp } fr
 export const PARTNER_ALGS = ['EdDSA', 'ES256'] as const;
 export type PartnerAlg = (typeof PARTNER_ALGS)[number];
 
-export const EXPOSURE_STAGES = ['SHADOW_SYNC', 'DARK_LAUNCH', 'CANARY_1', 'CANARY_10', 'OPEN'] as const;
-export type ExposureStage = (typeof EXPOSURE_STAGES)[number];
+import type { ExposureStage } from '../../actors/oracle/exposure';
 
 /**
  * Partners allowed to call the oracle: one public key each (its algorithm
