@@ -28,9 +28,10 @@ const RATE_WINDOW_MS = 1_000;
 
 /**
  * Partner authentication for /oracle/v1: the JWT (every check named), the
- * exposure stage, the partner's rate limit, then the one-time jti claim —
- * in that order, so a refused request never burns its token. Every refusal
- * is counted and (sampled) audited; every request feeds the breakers.
+ * exposure stage, the one-time jti claim (a replay costs one Redis round
+ * trip and nothing else), then the partner's rate limit. A token refused
+ * before the claim is not burnt. Every refusal is counted and (sampled)
+ * audited; every request feeds the breakers.
  */
 export function partnerAuth(o: PartnerAuthOptions): MiddlewareHandler {
   for (const k of ['verifier', 'replay', 'limiter', 'exposure', 'refusals', 'clock'] as const) if (!o[k]) throw new TypeError(`partnerAuth needs ${k}`);
@@ -44,15 +45,15 @@ export function partnerAuth(o: PartnerAuthOptions): MiddlewareHandler {
       const token = await o.verifier.verify(header.slice('Bearer '.length));
       partner = token.partner;
       if (!o.exposure.admits(partner)) throw new NotExposedError(`the oracle is in ${o.exposure.current().stage}; partner ${partner.id} is not admitted yet`);
+      // Remembered until the token could no longer pass the exp check anyway.
+      const first = await o.replay.claim(`${partner.id}:${token.jti}`, new Date((token.exp + o.verifier.skewSeconds) * 1000));
+      if (!first) throw new PartnerTokenError('JTI_REPLAYED', 'this token (jti) was already used', partner.id);
       const rate = await o.limiter.hit(partner.id, partner.rateLimitPerSecond, RATE_WINDOW_MS, o.clock.now());
       if (!rate.allowed) {
         throw new RateLimitedError(`partner ${partner.id} is limited to ${partner.rateLimitPerSecond} requests per second`, {
           details: { retryAfterSeconds: Math.max(1, Math.ceil(rate.retryAfterMs / 1000)) },
         });
       }
-      // Remembered until the token could no longer pass the exp check anyway.
-      const first = await o.replay.claim(`${partner.id}:${token.jti}`, new Date((token.exp + o.verifier.skewSeconds) * 1000));
-      if (!first) throw new PartnerTokenError('JTI_REPLAYED', 'this token (jti) was already used', partner.id);
     } catch (err) {
       if (err instanceof TollgateError) {
         const partnerId = err instanceof PartnerTokenError ? (err.partnerId ?? partner?.id ?? null) : (partner?.id ?? null);
