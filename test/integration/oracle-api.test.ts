@@ -217,6 +217,28 @@ test('a new champion is in the next snapshot, proven against a larger tree', asy
   assert.ok(next.proof.leafIndex > first.proof.leafIndex);
 });
 
+test('a flood of refusals is counted in full but audited by sample, with one summary per window', async (ctx) => {
+  const stranger = generateKeyPairSync('ed25519');
+  const forged = () => mintPartnerToken({ partnerId: 'acme', audience: AUD, privateKey: stranger.privateKey, now: now(ctx) });
+  await ctx.sys.audit.flush();
+  const auditCount = async (action: string) => {
+    await ctx.sys.audit.flush();
+    const entries = (await ctx.admin('GET', '/api/v1/audit?limit=1000')).body.entries as Array<{ action: string; actor: string; payload: { code: string; notAudited?: number } }>;
+    return entries.filter((e) => e.action === action && e.actor === 'partner:acme' && e.payload.code === 'JWT_BAD_SIGNATURE');
+  };
+  const before = (await auditCount('oracle.request.refused')).length;
+  for (let i = 0; i < 300; i++) assert.is((await partnerCall(ctx, forged())('GET', '/oracle/v1/tenants/farm-a/snapshot')).status, 401);
+  const metrics = (await client(ctx.sys.app)('GET', '/metrics')).text;
+  assert.match(metrics, /tollgate_oracle_refusals_total\{partner="acme",reason="JWT_BAD_SIGNATURE"\} 300/);
+  assert.is((await auditCount('oracle.request.refused')).length - before, 5);
+  // The next window: the summary of what was left out is written.
+  ctx.sys.clock.increment(61_000);
+  await partnerCall(ctx, forged())('GET', '/oracle/v1/tenants/farm-a/snapshot');
+  const summaries = await auditCount('oracle.request.refusals.sampled');
+  assert.is(summaries.length, 1);
+  assert.is(summaries[0]!.payload.notAudited, 295);
+});
+
 test('/api/v1/keys lists { kid, alg: "EdDSA", publicKeyJwk } without auth', async (ctx) => {
   const keys = await client(ctx.sys.app)('GET', '/api/v1/keys');
   assert.is(keys.status, 200);
