@@ -14,6 +14,7 @@ import { InProcessRateLimiter, RedisRateLimiter } from './rate-limiters';
 import { RefusalRecorder } from './refusals';
 import { InProcessReplayCache, RedisReplayCache } from './replay-caches';
 import { SnapshotService, type SnapshotOptions } from './snapshots';
+import { StateVerifier } from './state-verifier';
 
 export { ExposureService, refuseAllUnlocks, type VerifyUnlock } from './exposure-service';
 export { PartnerRegistry } from './partners';
@@ -34,6 +35,7 @@ export interface OracleConfig {
 
 const REFRESH_MS = 5_000;
 const BREAKER_CHECK_MS = 10_000;
+const STATE_CHECK_MS = 30_000;
 
 /** The oracle's services, built once per node by the composition root. */
 export async function buildOracle(deps: { db: Db; audit: AuditLog; signer: Signer; clock: Clock; metrics: Registry; log: Logger; config: OracleConfig; hooks?: OracleHooks }) {
@@ -71,15 +73,28 @@ export async function buildOracle(deps: { db: Db; audit: AuditLog; signer: Signe
       .then((moved) => moved && log.error({ stage: moved.stage, reason: moved.reason }, 'oracle breaker tripped: exposure reverted'))
       .catch((err: unknown) => log.warn({ err }, 'oracle breaker check failed'));
   }, BREAKER_CHECK_MS);
+  const stateVerifier = new StateVerifier(db, snapshots);
+  /** Runs the StateVerifier; any mismatch trips the exposure back (P1). */
+  const verifyState = async () => {
+    const problems = await stateVerifier.check();
+    if (problems.length === 0) return problems;
+    log.error({ problems }, 'oracle StateVerifier: served state disagrees with the audit log');
+    await exposure.trip('state-verifier', problems.map((p) => `${p.tenantId}: ${p.problem}`).join('; ').slice(0, 1_000));
+    return problems;
+  };
+  const stateChecks = setInterval(() => void verifyState().catch((err: unknown) => log.warn({ err }, 'oracle StateVerifier failed')), STATE_CHECK_MS);
   refresh.unref();
   breakers.unref();
+  stateChecks.unref();
 
   return {
     partners,
     exposure,
     snapshots,
     auth: { verifier, replay, limiter, exposure, refusals, clock },
+    verifyState,
     close: async () => {
+      clearInterval(stateChecks);
       clearInterval(refresh);
       clearInterval(breakers);
       refusals.flushSummaries();

@@ -30,6 +30,18 @@ export interface SnapshotOptions {
 }
 
 export const MAX_BATCH_TENANTS = 100;
+/** How many tenants' last served snapshot the StateVerifier re-checks. */
+const MAX_SERVED = 10_000;
+
+/** What was last served for a tenant, for the StateVerifier to recompute. */
+export interface ServedSnapshot {
+  tenantId: string;
+  championId: string;
+  modelHash: string | null;
+  leafIndex: number;
+  treeSize: number;
+  rootHash: string;
+}
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
 /**
@@ -42,6 +54,8 @@ export class SnapshotService {
   readonly tree: AuditTree;
   /** Audit entries are immutable: the champions' entries are read once. */
   readonly #entryCache = new Map<number, AuditEntry>();
+  /** The last snapshot served per tenant (insertion order = age). */
+  readonly served = new Map<string, ServedSnapshot>();
   readonly #latestDrift: (tenantId: string) => Promise<unknown | null>;
   readonly #canaryState: (tenantId: string) => Promise<unknown | null>;
 
@@ -90,6 +104,7 @@ export class SnapshotService {
         const seq = row.championId ? this.tree.championSeq(row.championId) : undefined;
         const entry = seq === undefined ? undefined : entries.get(seq);
         const [drift, canary] = await Promise.all([this.#latestDrift(tenantId), this.#canaryState(tenantId)]);
+        if (row.championId && seq !== undefined) this.#remember({ tenantId, championId: row.championId, modelHash: row.modelHash ?? null, leafIndex: seq - 1, treeSize, rootHash: checkpoint.rootHash });
         return {
           tenantId,
           championId: row.championId ?? null,
@@ -113,6 +128,12 @@ export class SnapshotService {
     const text = JSON.stringify(body);
     const sig = Buffer.from(this.signer.sign(Buffer.from(text, 'utf8'))).toString('base64url');
     return { text, signature: `kid=${this.signer.kid}, sig=${sig}` };
+  }
+
+  #remember(s: ServedSnapshot): void {
+    this.served.delete(s.tenantId);
+    this.served.set(s.tenantId, s);
+    if (this.served.size > MAX_SERVED) this.served.delete(this.served.keys().next().value!);
   }
 
   async #entries(seqs: number[]): Promise<Map<number, AuditEntry>> {

@@ -239,6 +239,24 @@ test('a flood of refusals is counted in full but audited by sample, with one sum
   assert.is(summaries[0]!.payload.notAudited, 295);
 });
 
+test('StateVerifier: a served model hash that disagrees with the audit log trips the exposure back with a P1', async (ctx) => {
+  assert.equal(await ctx.sys.oracle.verifyState(), [], 'everything served so far agrees with the log');
+  const stage = ctx.sys.oracle.exposure.current().stage;
+  const snap = (await partnerCall(ctx, acmeToken(ctx))('GET', '/oracle/v1/tenants/farm-a/snapshot')).body;
+  // Someone rewrites the champion's artifact hash behind the registry's back; the oracle serves it.
+  await ctx.sys.database.db.update(modelVersions).set({ artifactSha256: '00'.repeat(32) }).where(eq(modelVersions.id, snap.championId));
+  const served = (await partnerCall(ctx, acmeToken(ctx))('GET', '/oracle/v1/tenants/farm-a/snapshot')).body;
+  assert.is(served.modelHash, '00'.repeat(32));
+  const problems = await ctx.sys.oracle.verifyState();
+  assert.is(problems.length, 1);
+  assert.match(problems[0]!.problem, /audit log registered/);
+  assert.is.not(ctx.sys.oracle.exposure.current().stage, stage);
+  const p1 = await ctx.sys.database.db.select().from(alerts).where(eq(alerts.kind, 'oracle.breaker.state-verifier'));
+  assert.is(p1.length, 1);
+  assert.is(p1[0]!.severity, 'P1');
+  await ctx.sys.database.db.update(modelVersions).set({ artifactSha256: snap.modelHash }).where(eq(modelVersions.id, snap.championId));
+});
+
 test('/api/v1/keys lists { kid, alg: "EdDSA", publicKeyJwk } without auth', async (ctx) => {
   const keys = await client(ctx.sys.app)('GET', '/api/v1/keys');
   assert.is(keys.status, 200);
