@@ -6,7 +6,7 @@ import { readAudit, type AuditLog } from '../audit/audit-store';
 import type { AuditEntry } from '../audit/format';
 import type { Clock } from '../ports/clock';
 import type { Signer } from '../ports/signer';
-import { AuditTree } from './audit-tree';
+import { AuditTree, DEFAULT_CATCH_UP_MS } from './audit-tree';
 
 /** What a partner learns about one tenant, with the proof to check it offline. */
 export interface TrustSnapshot {
@@ -54,6 +54,9 @@ export class SnapshotService {
   readonly tree: AuditTree;
   /** Audit entries are immutable: the champions' entries are read once. */
   readonly #entryCache = new Map<number, AuditEntry>();
+  /** Signed single-tenant answers, re-served while younger than the tree's catch-up interval. */
+  readonly #signed = new Map<string, { at: number; text: string; signature: string }>();
+  readonly #reuseMs: number;
   /** The last snapshot served per tenant (insertion order = age). */
   readonly served = new Map<string, ServedSnapshot>();
   readonly #latestDrift: (tenantId: string) => Promise<unknown | null>;
@@ -67,6 +70,7 @@ export class SnapshotService {
     options: SnapshotOptions = {},
   ) {
     this.tree = new AuditTree(db, options.catchUpMs);
+    this.#reuseMs = options.catchUpMs ?? DEFAULT_CATCH_UP_MS;
     this.#latestDrift = options.latestDrift ?? (async () => null);
     this.#canaryState = options.canaryState ?? (async () => null);
   }
@@ -121,6 +125,22 @@ export class SnapshotService {
         } satisfies TrustSnapshot;
       }),
     );
+  }
+
+  /**
+   * One tenant's signed answer. A signed snapshot younger than the catch-up
+   * interval is served again as it is (with its own issuedAt): it is no
+   * staler than the tree it was proven against, and a flood of partner
+   * requests then costs a token check, not a database read and a signature.
+   */
+  async signedSnapshot(tenantId: string): Promise<{ text: string; signature: string }> {
+    const now = performance.now();
+    const hit = this.#signed.get(tenantId);
+    if (hit && now - hit.at < this.#reuseMs) return hit;
+    const signed = { at: now, ...this.sign(await this.snapshot(tenantId)) };
+    if (this.#signed.size >= MAX_SERVED) this.#signed.clear();
+    this.#signed.set(tenantId, signed);
+    return signed;
   }
 
   /** The exact response bytes and their detached signature header value. */

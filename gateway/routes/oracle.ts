@@ -25,7 +25,7 @@ export function oracleRoutes(snapshots: SnapshotService, auth: PartnerAuthOption
     .get('/tenants/:tenantId/snapshot', async (c) => {
       const tenantId = c.req.param('tenantId');
       if (!TENANT_ID.test(tenantId)) throw new BadRequestError('tenantId: must be a tenant id', { details: { field: 'tenantId' } });
-      const { text, signature } = snapshots.sign(await snapshots.snapshot(tenantId));
+      const { text, signature } = await snapshots.signedSnapshot(tenantId);
       return c.body(text, 200, { 'content-type': 'application/json; charset=utf-8', 'tollgate-signature': signature });
     })
     .post('/snapshots:batch', async (c) => {

@@ -211,6 +211,8 @@ test('batch: ≤ 100 distinct tenants against one checkpoint; unknown ones marke
 test('a new champion is in the next snapshot, proven against a larger tree', async (ctx) => {
   const first = (await partnerCall(ctx, acmeToken(ctx))('GET', '/oracle/v1/tenants/farm-a/snapshot')).body;
   const second = await makeChampion(ctx, 'farm-a', 'v2', 'ef'.repeat(32));
+  // A signed snapshot is re-served for up to 250 ms (the tree's catch-up interval).
+  await new Promise((r) => setTimeout(r, 300));
   const next = (await partnerCall(ctx, acmeToken(ctx))('GET', '/oracle/v1/tenants/farm-a/snapshot')).body;
   assert.is(next.championId, second);
   assert.ok(next.checkpoint.treeSize > first.checkpoint.treeSize);
@@ -245,6 +247,7 @@ test('StateVerifier: a served model hash that disagrees with the audit log trips
   const snap = (await partnerCall(ctx, acmeToken(ctx))('GET', '/oracle/v1/tenants/farm-a/snapshot')).body;
   // Someone rewrites the champion's artifact hash behind the registry's back; the oracle serves it.
   await ctx.sys.database.db.update(modelVersions).set({ artifactSha256: '00'.repeat(32) }).where(eq(modelVersions.id, snap.championId));
+  await new Promise((r) => setTimeout(r, 300));
   const served = (await partnerCall(ctx, acmeToken(ctx))('GET', '/oracle/v1/tenants/farm-a/snapshot')).body;
   assert.is(served.modelHash, '00'.repeat(32));
   const problems = await ctx.sys.oracle.verifyState();
