@@ -4,6 +4,8 @@ import type { KnownHead, VerifyReport } from '../audit/verify';
 import { KeyParseError, parsePublicKeys, verifyExport, type PublicKeys } from './audit-verify';
 import { DriftInputError, compareCsvFiles, formatJson, summarizeComparison } from './drift-compare';
 import { parseSavedResponse, verifyOracleResponse } from './oracle-verify';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { mintPartnerToken } from '../oracle/mint-token';
 
 /**
  * The `tollgate` command line. Commands are rows of `COMMANDS`; options are
@@ -240,15 +242,61 @@ const oracleVerify: Command = {
   },
 };
 
+const token: Command = {
+  path: ['token'],
+  synopsis: 'token --key <private.pem> --partner <id> [--audience <aud>] [--ttl <seconds>] [--public-jwk]',
+  summary: 'mint a partner JWT for the oracle from a local Ed25519 or P-256 private key',
+  details: [
+    'Make a key with: openssl genpkey -algorithm ed25519 -out partner.pem',
+    '(or -algorithm EC -pkeyopt ec_paramgen_curve:P-256). --public-jwk prints the',
+    'public JWK to register with POST /api/v1/partners instead of a token.',
+    'The token: header { alg, typ: "oracle+jwt", kid: <id> }, claims { iss: <id>,',
+    'aud, iat, exp, jti } — one use only (the oracle refuses a replayed jti).',
+  ].join('\n'),
+  options: [
+    { name: 'key', value: '<private.pem>', help: 'the partner private key (PEM, PKCS#8)' },
+    { name: 'partner', value: '<id>', help: 'the partner id (kid and iss)' },
+    { name: 'audience', value: '<aud>', help: 'aud claim (default tollgate-oracle, TOLLGATE_ORACLE_AUDIENCE of the server)' },
+    { name: 'ttl', value: '<seconds>', help: 'lifetime in seconds, 1..3600 (default 60)' },
+    { name: 'public-jwk', help: 'print the public JWK to register, not a token' },
+  ],
+  run(args, io) {
+    if (args.positionals.length > 0) throw new UsageError(`unexpected argument: ${args.positionals[0]}`, token);
+    const keyPath = last(args.options.get('key'));
+    if (keyPath === undefined) throw new UsageError('missing --key', token);
+    let privateKey: KeyObject;
+    try {
+      privateKey = createPrivateKey(readFileSync(keyPath));
+    } catch (err) {
+      throw new UsageError(`--key ${keyPath}: ${(err as Error).message}`, token);
+    }
+    const curve = privateKey.asymmetricKeyDetails?.namedCurve;
+    if (privateKey.asymmetricKeyType !== 'ed25519' && !(privateKey.asymmetricKeyType === 'ec' && curve === 'prime256v1')) {
+      throw new UsageError('--key must be an Ed25519 or P-256 private key', token);
+    }
+    if (args.options.has('public-jwk')) {
+      const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
+      io.stdout(JSON.stringify(jwk) + '\n');
+      return EXIT_OK;
+    }
+    const partnerId = last(args.options.get('partner'));
+    if (partnerId === undefined) throw new UsageError('missing --partner', token);
+    const ttlArg = last(args.options.get('ttl'));
+    const ttl = ttlArg === undefined ? 60 : Number(ttlArg);
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 3_600) throw new UsageError('--ttl must be a whole number of seconds in 1..3600', token);
+    io.stdout(mintPartnerToken({ partnerId, audience: last(args.options.get('audience')) ?? 'tollgate-oracle', privateKey, ttlSeconds: ttl }) + '\n');
+    return EXIT_OK;
+  },
+};
+
 /** Implemented commands. Add a row to add a command. */
-export const COMMANDS: readonly Command[] = [auditVerify, driftCompare, oracleVerify];
+export const COMMANDS: readonly Command[] = [auditVerify, driftCompare, oracleVerify, token];
 
 /** Listed in the usage; exit 2 with "not available yet" until implemented. */
 export const COMING: readonly (readonly string[])[] = [
   ['canary', 'evaluate'],
   ['committee'],
   ['user'],
-  ['token'],
   ['demo'],
 ];
 
