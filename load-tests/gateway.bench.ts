@@ -18,7 +18,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID, sign, verify } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,8 +30,8 @@ import { freePort } from './support/server';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Math.min(10, Math.max(1, Number(process.env.BENCH_SECONDS) || 6));
 const CONNECTIONS = 20;
-/** Fresh tokens for the oracle phase (more than it can use at ~3k req/s for BENCH_SECONDS). */
-const TOKENS = 40_000;
+/** Fresh tokens for the oracle phase (enough for 5k req/s for the whole phase; past that, replays show as non-2xx). */
+const TOKENS = SECONDS * 5_000;
 const AUD = 'tollgate-oracle';
 const ADMIN = `bench-admin-${randomBytes(8).toString('hex')}`;
 const hasTaskset = (() => {
@@ -82,7 +82,20 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
+/** utime + stime of a process, ms (Linux /proc; USER_HZ = 100). */
+function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 interface Figures {
+  /** Server CPU per request, ms (NaN where /proc is unavailable). */
+  cpuPerReq: number;
   rps: number;
   p50: number;
   p99: number;
@@ -90,9 +103,11 @@ interface Figures {
   errors: number;
 }
 
-async function cannon(opts: autocannon.Options): Promise<Figures> {
+async function cannon(serverPid: number, opts: autocannon.Options): Promise<Figures> {
+  const cpu0 = cpuMs(serverPid);
   const r = await autocannon({ connections: CONNECTIONS, duration: SECONDS, ...opts });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+  const cpuPerReq = (cpuMs(serverPid) - cpu0) / Math.max(1, r.requests.total);
+  return { cpuPerReq, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
 }
 
 function verifyLoop(ms: number): number {
@@ -129,13 +144,15 @@ async function main(): Promise<void> {
     children.push(hello.child);
     await waitFor(`http://127.0.0.1:${helloPort}/`, 20_000, hello.output);
     pin(hello.child.pid!, 0);
-    const honoFig = await cannon({ url: `http://127.0.0.1:${helloPort}/` });
+    const honoFig = await cannon(hello.child.pid!, { url: `http://127.0.0.1:${helloPort}/` });
     await stop(hello.child);
-    console.log(`  R_hono    ${honoFig.rps.toFixed(0)} req/s  p50 ${honoFig.p50} ms  p99 ${honoFig.p99} ms`);
+    console.log(`  R_hono    ${honoFig.rps.toFixed(0)} req/s  p50 ${honoFig.p50} ms  p99 ${honoFig.p99} ms  server CPU ${honoFig.cpuPerReq.toFixed(3)} ms/req`);
 
     // The oracle on the real server (Postgres, Redis).
     const port = await freePort();
-    const server = spawnServer(['--import', 'tsx', 'control-plane/main.ts'], {
+    // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the oracle server.
+    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const server = spawnServer([...nodeArgs, '--import', 'tsx', 'control-plane/main.ts'], {
       PORT: String(port),
       HOST: '127.0.0.1',
       DATABASE_URL: db.url,
@@ -167,34 +184,36 @@ async function main(): Promise<void> {
     // Tokens are minted before the phase so the load generator's core does not sign during it.
     const tokens = Array.from({ length: TOKENS }, () => `Bearer ${token()}`);
     let nextToken = 0;
-    const oracleFig = await cannon({
+    const oracleFig = await cannon(server.child.pid!, {
       url: base,
-      amount: TOKENS,
       requests: [{ method: 'GET', path, setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: tokens[nextToken++ % TOKENS]! } }) }],
     });
-    console.log(`  oracle    ${oracleFig.rps.toFixed(0)} req/s  p50 ${oracleFig.p50} ms  p99 ${oracleFig.p99} ms  (non-2xx ${oracleFig.non2xx}, errors ${oracleFig.errors})`);
+    console.log(`  oracle    ${oracleFig.rps.toFixed(0)} req/s  p50 ${oracleFig.p50} ms  p99 ${oracleFig.p99} ms  (non-2xx ${oracleFig.non2xx}, errors ${oracleFig.errors})  server CPU ${oracleFig.cpuPerReq.toFixed(3)} ms/req`);
 
     const replayed = token();
     await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${replayed}` } });
-    const replayFig = await cannon({ url: `${base}${path}`, headers: { authorization: `Bearer ${replayed}` }, overallRate: 1_000, connections: 10 });
-    console.log(`  replay    ${replayFig.rps.toFixed(0)} req/s at a fixed 1,000/s  p50 ${replayFig.p50} ms  p99 ${replayFig.p99} ms  (non-2xx ${replayFig.non2xx} of them: 401 JTI_REPLAYED)`);
+    const replayFig = await cannon(server.child.pid!, { url: `${base}${path}`, headers: { authorization: `Bearer ${replayed}` }, overallRate: 1_000, connections: 10 });
+    console.log(`  replay    ${replayFig.rps.toFixed(0)} req/s at a fixed 1,000/s  p50 ${replayFig.p50} ms  p99 ${replayFig.p99} ms  (non-2xx ${replayFig.non2xx} of them: 401 JTI_REPLAYED)  server CPU ${replayFig.cpuPerReq.toFixed(3)} ms/req`);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     const replays = /tollgate_oracle_refusals_total\{partner="bench",reason="JTI_REPLAYED"\} (\d+)/.exec(metrics)?.[1] ?? '0';
     await stop(server.child);
 
     const bound = 1 / (1 / honoFig.rps + 1 / rVerify);
+    // CPU per request is what the contended machine distorts least: 1000 / ms = req/s on one free core.
+    const cpuBound = 1000 / (honoFig.cpuPerReq + 1000 / rVerify);
     const lines = [
-      `| phase | req/s | p50 ms | p99 ms |`,
-      `|---|---|---|---|`,
-      `| R_hono (hello world) | ${honoFig.rps.toFixed(0)} | ${honoFig.p50} | ${honoFig.p99} |`,
-      `| R_verify (Ed25519 verifies/s, one core) | ${rVerify.toFixed(0)} | | |`,
-      `| CPU bound 1/(1/R_hono + 1/R_verify) | ${bound.toFixed(0)} | | |`,
-      `| oracle snapshot, fresh JWT per request | ${oracleFig.rps.toFixed(0)} | ${oracleFig.p50} | ${oracleFig.p99} |`,
-      `| replay at 1,000 req/s (401 JTI_REPLAYED) | ${replayFig.rps.toFixed(0)} | ${replayFig.p50} | ${replayFig.p99} |`,
+      `| phase | req/s | p50 ms | p99 ms | server CPU ms/req | req/s per core by CPU |`,
+      `|---|---|---|---|---|---|`,
+      `| R_hono (hello world) | ${honoFig.rps.toFixed(0)} | ${honoFig.p50} | ${honoFig.p99} | ${honoFig.cpuPerReq.toFixed(3)} | ${(1000 / honoFig.cpuPerReq).toFixed(0)} |`,
+      `| R_verify (Ed25519 verifies/s, one core) | ${rVerify.toFixed(0)} | | | ${(1000 / rVerify).toFixed(3)} | ${rVerify.toFixed(0)} |`,
+      `| CPU bound 1/(1/R_hono + 1/R_verify) | ${bound.toFixed(0)} | | | | ${cpuBound.toFixed(0)} |`,
+      `| oracle snapshot, fresh JWT per request | ${oracleFig.rps.toFixed(0)} | ${oracleFig.p50} | ${oracleFig.p99} | ${oracleFig.cpuPerReq.toFixed(3)} | ${(1000 / oracleFig.cpuPerReq).toFixed(0)} |`,
+      `| replay at 1,000 req/s (401 JTI_REPLAYED) | ${replayFig.rps.toFixed(0)} | ${replayFig.p50} | ${replayFig.p99} | ${replayFig.cpuPerReq.toFixed(3)} | |`,
     ];
     console.log(`\n${lines.join('\n')}\n`);
     console.log(`  oracle / CPU bound = ${(oracleFig.rps / bound).toFixed(2)}  (target ≥ 0.8)`);
     console.log(`  oracle / R_hono    = ${(oracleFig.rps / honoFig.rps).toFixed(2)}`);
+    console.log(`  by server CPU per request: oracle ${(1000 / oracleFig.cpuPerReq).toFixed(0)} req/s per core vs bound ${cpuBound.toFixed(0)} → ${((1000 / oracleFig.cpuPerReq) / cpuBound).toFixed(2)}`);
     console.log(`  replay p99 = ${replayFig.p99} ms (target ≤ 10 ms); JTI_REPLAYED counted by the server: ${replays}`);
     if (process.env.BENCH_RESULTS_FILE) writeFileSync(process.env.BENCH_RESULTS_FILE, `${lines.join('\n')}\n`);
   } finally {

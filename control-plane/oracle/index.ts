@@ -53,7 +53,7 @@ export async function buildOracle(deps: { db: Db; audit: AuditLog; signer: Signe
   if (config.redisUrl) {
     // No offline queue and a short command timeout: with Redis away a request
     // fails closed at once instead of waiting for a reconnect.
-    redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500, retryStrategy: (n) => Math.min(n * 200, 2_000) });
+    redis = new Redis(config.redisUrl, { enableOfflineQueue: false, enableAutoPipelining: true, maxRetriesPerRequest: 0, commandTimeout: 500, retryStrategy: (n) => Math.min(n * 200, 2_000) });
     redis.on('error', (err) => log.warn({ err: err.message }, 'oracle redis connection error'));
     replay = new RedisReplayCache(redis, config.keyPrefix);
     limiter = new RedisRateLimiter(redis, config.keyPrefix);
