@@ -200,6 +200,16 @@ test('batch: ≤ 100 distinct tenants against one checkpoint; unknown ones marke
     assert.is(res.body.error.details.field, field, res.text);
   };
   await bad(JSON.stringify({ tenantIds: Array.from({ length: 101 }, (_, i) => `t${i}`) }), 'tenantIds');
+  // A whole batch answer verifies offline too.
+  const res = await ctx.sys.app.request('/oracle/v1/snapshots:batch', { method: 'POST', headers: { authorization: `Bearer ${acmeToken(ctx)}`, 'content-type': 'application/json' }, body: '{"tenantIds":["farm-a","farm-b"]}' });
+  const text = await res.text();
+  const keys = join(ctx.dir, 'keys.json');
+  const file = join(ctx.dir, 'batch.json');
+  writeFileSync(file, text);
+  let out = '';
+  const code = await cli(['oracle', 'verify', file, '--public-key', keys, '--signature', res.headers.get('tollgate-signature')!], { stdout: (t) => (out += t), stderr: () => undefined });
+  assert.is(code, 0, out);
+  assert.is(JSON.parse(out).snapshots.length, 2);
   await bad('{"tenantIds":["farm-a","farm-a"]}', 'tenantIds');
   await bad('{"tenantIds":["farm-a"],"tenantIds":["farm-b"]}', 'tenantIds');
   await bad('{"tenantIds":["farm-a"],"more":true}', 'more');
