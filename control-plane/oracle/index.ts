@@ -36,6 +36,7 @@ export interface OracleConfig {
 const REFRESH_MS = 5_000;
 const BREAKER_CHECK_MS = 10_000;
 const STATE_CHECK_MS = 30_000;
+const REDIS_READY_WAIT_MS = 3_000;
 
 /** The oracle's services, built once per node by the composition root. */
 export async function buildOracle(deps: { db: Db; audit: AuditLog; signer: Signer; clock: Clock; metrics: Registry; log: Logger; config: OracleConfig; hooks?: OracleHooks }) {
@@ -55,6 +56,13 @@ export async function buildOracle(deps: { db: Db; audit: AuditLog; signer: Signe
     // fails closed at once instead of waiting for a reconnect.
     redis = new Redis(config.redisUrl, { enableOfflineQueue: false, enableAutoPipelining: true, maxRetriesPerRequest: 0, commandTimeout: 500, retryStrategy: (n) => Math.min(n * 200, 2_000) });
     redis.on('error', (err) => log.warn({ err: err.message }, 'oracle redis connection error'));
+    // Start with a connected cache when Redis answers soon; if not, requests fail closed (503) until it does.
+    const client = redis;
+    await new Promise<void>((resolve) => {
+      const done = () => (clearTimeout(timer), client.off('ready', done), resolve());
+      const timer = setTimeout(done, REDIS_READY_WAIT_MS);
+      client.once('ready', done);
+    });
     replay = new RedisReplayCache(redis, config.keyPrefix);
     limiter = new RedisRateLimiter(redis, config.keyPrefix);
   } else {

@@ -26,7 +26,8 @@ export function wireBodyLimit(maxBytes: number): MiddlewareHandler {
       if (!/^\d{1,15}$/.test(cl)) throw new BadRequestError('Content-Length must be a whole number');
       if (Number(cl) > maxBytes) throw tooLarge(c, maxBytes);
     }
-    const stream = c.req.raw.body;
+    // See bodiless(): no body announced, none read (and no full Request built for it).
+    const stream = c.req.method === 'GET' || c.req.method === 'HEAD' ? (te === undefined && cl === undefined ? null : c.req.raw.body) : c.req.raw.body;
     if (!stream) {
       c.set('rawBody', new Uint8Array(0));
       return next();
