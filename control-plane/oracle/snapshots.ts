@@ -55,7 +55,7 @@ export class SnapshotService {
   /** Audit entries are immutable: the champions' entries are read once. */
   readonly #entryCache = new Map<number, AuditEntry>();
   /** Signed single-tenant answers, re-served while younger than the tree's catch-up interval. */
-  readonly #signed = new Map<string, { at: number; text: string; signature: string }>();
+  readonly #signed = new Map<string, { at: number; answer: Promise<{ text: string; signature: string }> }>();
   readonly #reuseMs: number;
   /** The last snapshot served per tenant (insertion order = age). */
   readonly served = new Map<string, ServedSnapshot>();
@@ -136,11 +136,13 @@ export class SnapshotService {
   async signedSnapshot(tenantId: string): Promise<{ text: string; signature: string }> {
     const now = performance.now();
     const hit = this.#signed.get(tenantId);
-    if (hit && now - hit.at < this.#reuseMs) return hit;
-    const signed = { at: now, ...this.sign(await this.snapshot(tenantId)) };
+    if (hit && now - hit.at < this.#reuseMs) return hit.answer;
+    // One build per tenant at a time: concurrent requests share it.
+    const answer = this.snapshot(tenantId).then((s) => this.sign(s));
     if (this.#signed.size >= MAX_SERVED) this.#signed.clear();
-    this.#signed.set(tenantId, signed);
-    return signed;
+    this.#signed.set(tenantId, { at: now, answer });
+    answer.catch(() => this.#signed.get(tenantId)?.answer === answer && this.#signed.delete(tenantId));
+    return answer;
   }
 
   /** The exact response bytes and their detached signature header value. */
