@@ -64,7 +64,15 @@ export function partnerAuth(o: PartnerAuthOptions): MiddlewareHandler {
       throw err;
     }
     c.set('partner', partner);
-    await next();
-    o.exposure.traffic.record(o.clock.now().getTime(), performance.now() - started, c.res.status, false);
+    let status = 500;
+    try {
+      await next();
+      status = c.res.status;
+    } catch (err) {
+      status = err instanceof TollgateError ? statusOf(err.code) : 500;
+      throw err;
+    } finally {
+      o.exposure.traffic.record(o.clock.now().getTime(), performance.now() - started, status, false);
+    }
   };
 }
