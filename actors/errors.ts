@@ -210,3 +210,53 @@ export function errorFromWire(wire: WireError): TollgateError {
   if (!Ctor) return new RemoteError(wire);
   return new Ctor(wire.message, wire.details ? { details: { ...wire.details } } : undefined);
 }
+
+/** Why a partner's token or request was refused: one code per failed check. */
+export const PARTNER_REFUSALS = [
+  'JWT_MISSING',
+  'JWT_MALFORMED',
+  'JWT_ALG_NOT_ALLOWED',
+  'JWT_FORBIDDEN_HEADER',
+  'JWT_BAD_TYP',
+  'JWT_UNKNOWN_KID',
+  'JWT_KID_ALG_MISMATCH',
+  'JWT_BAD_SIGNATURE',
+  'JWT_MISSING_CLAIM',
+  'JWT_BAD_ISSUER',
+  'JWT_BAD_AUDIENCE',
+  'JWT_EXPIRED',
+  'JWT_NOT_YET_VALID',
+  'JWT_ISSUED_IN_FUTURE',
+  'JWT_LIFETIME_TOO_LONG',
+  'JTI_REPLAYED',
+] as const;
+export type PartnerRefusal = (typeof PARTNER_REFUSALS)[number];
+
+/** A partner token failed one named check (401). Messages never carry key material. */
+export class PartnerTokenError extends UnauthenticatedError {
+  override readonly code: PartnerRefusal;
+  constructor(
+    code: PartnerRefusal,
+    message: string,
+    /** The partner the token claimed to be, when one was named and known. */
+    readonly partnerId: string | null = null,
+  ) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** The oracle's exposure stage does not admit this caller (403). */
+export class NotExposedError extends ForbiddenError {
+  override readonly code: string = 'ORACLE_NOT_EXPOSED';
+}
+
+/** The jti replay cache cannot be reached: the oracle fails closed (503). */
+export class ReplayCacheUnavailableError extends UnavailableError {
+  override readonly code: string = 'REPLAY_CACHE_UNAVAILABLE';
+}
+
+/** The shared rate limiter cannot be reached: the oracle fails closed (503). */
+export class RateLimiterUnavailableError extends UnavailableError {
+  override readonly code: string = 'RATE_LIMITER_UNAVAILABLE';
+}

@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import pino from 'pino';
 import { ConfigError, parseConfig, type Config } from './config';
 import { buildSystem, saveFirstAdminToken, type System } from './system';
+import { httpServerOptions } from '../gateway/server-limits';
 
 const DRAIN_TIMEOUT_MS = 10_000;
 
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
     .get('/readyz', (c) => c.json({ status: 'starting', message: `not ready: ${startupProblem}` }, 503))
     .all('*', (c) => c.json({ error: { code: 'UNAVAILABLE', message: `tollgate is starting (${startupProblem}); retry in a moment` } }, 503));
   const server = serve(
-    { fetch: (req, env) => (system ? system.app.fetch(req, env) : starting.fetch(req, env)), port: config.port, hostname: config.host },
+    { fetch: (req, env) => (system ? system.app.fetch(req, env) : starting.fetch(req, env)), port: config.port, hostname: config.host, serverOptions: httpServerOptions() },
     (info) => log.info({ port: info.port, host: config.host }, `listening on http://${config.host}:${info.port}`),
   );
 

@@ -47,8 +47,10 @@ import { buildRetrain, type RetrainWiring } from './retrain/wiring';
 import { CommandTrainer } from './retrain/trainers/command-trainer';
 import type { RetrainPolicy } from '../actors/retrain/safeguards';
 import type { Trainer } from './ports/trainer';
-import { buildGovernance, unlockSubject, type Governance } from './governance';
+import { buildGovernance, runGoverned, unlockSubject, type Governance } from './governance';
+import { ForbiddenError } from '../actors/errors';
 import { encodeJson } from './actor-host/protocol';
+import { buildOracle, type Oracle, type OracleHooks } from './oracle';
 
 /** Everything one control-plane node runs, wired. */
 export interface System {
@@ -64,6 +66,7 @@ export interface System {
   bus: Bus;
   streams: DurableStreams;
   signer: Signer;
+  oracle: Oracle;
   log: Logger;
   retrain: RetrainWiring;
   /** The first-start admin token, when this start created it. */
@@ -79,6 +82,8 @@ export interface BuildOptions {
   embeddedDir?: string;
   /** Retrain safeguards and trainer overrides (tests). */
   retrain?: { policy?: RetrainPolicy; trainer?: Trainer; lockTtlMs?: number };
+  /** Oracle wiring from other services (drift summary, canary state, governance unlocks). */
+  oracle?: OracleHooks;
 }
 
 /**
@@ -218,7 +223,41 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     );
     closers.push(() => learning.stop());
 
-    const app = createApp({ db: database.db, audit, registry, identity, governance, actors, ingestion, sources, drift, routing, alerts: new AlertService(database.db, audit, clock), metrics, log, readiness, retrain: retrain.service });
+    const oracle = await buildOracle({
+      db: database.db,
+      audit,
+      signer,
+      clock,
+      metrics: metrics.registry,
+      log,
+      config: { audience: config.oracleAudience, keyPrefix: `${config.subjectPrefix}:oracle:`, ...(config.redisUrls?.[0] ? { redisUrl: config.redisUrls[0] } : {}) },
+      hooks: {
+        latestDrift: async (tenantId) => {
+          const [r] = await drift.listReports(tenantId, { limit: 1 });
+          return r ? { day: r.day, score: r.report.score, driftScore: r.report.driftScore, level: r.report.level, breach: r.report.breach, reportId: r.id, digest: r.digest } : null;
+        },
+        canaryState: async (tenantId) => {
+          const canary = routing.routesOf(tenantId)?.canary;
+          return canary ? { modelVersionId: canary.id, trafficPercent: canary.trafficPercent, modelHash: canary.modelHash } : null;
+        },
+        // OPEN is governance-locked: the unlock is verified against the committee key and spent.
+        verifyUnlock: async (unlockId, { params }) => {
+          if (params.stage !== 'OPEN') return false;
+          const by = { kind: 'system' as const, name: 'oracle-exposure', role: 'ADMIN' as const };
+          try {
+            await runGoverned(database.db, audit, by, (tx) => governance.gate.requireUnlock(tx, 'oracle.exposure.open', { stage: 'OPEN' }, unlockId, by));
+            return true;
+          } catch (err) {
+            if (err instanceof ForbiddenError) return false;
+            throw err;
+          }
+        },
+        ...options.oracle,
+      },
+    });
+    closers.push(() => oracle.close());
+
+    const app = createApp({ db: database.db, audit, registry, identity, governance, actors, ingestion, sources, drift, routing, alerts: new AlertService(database.db, audit, clock), metrics, log, readiness, retrain: retrain.service, oracle });
 
     return {
       app,
@@ -233,6 +272,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       bus,
       streams,
       signer,
+      oracle,
       log,
       retrain,
       firstAdminToken,

@@ -29,6 +29,9 @@ import { retrainRoutes } from './routes/retrain';
 import type { Governance } from '../control-plane/governance';
 import { governanceRoutes } from './routes/governance';
 import { runGoverned } from '../control-plane/governance';
+import type { Oracle } from '../control-plane/oracle';
+import { oracleRoutes } from './routes/oracle';
+import { oracleAdminRoutes } from './routes/oracle-admin';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -40,6 +43,11 @@ export const MAX_BODY_BYTES = 256 * 1024;
 /** Learning-event batches (up to 5,000 events) get more room. */
 export const MAX_EVENT_BATCH_BYTES = 8 * 1024 * 1024;
 const EVENTS_PATH = /^\/api\/v1\/tenants\/[^/]+\/events$/;
+
+/** A GET or HEAD that announces no body (no Content-Length, no Transfer-Encoding). */
+export function bodiless(method: string, contentLength: string | undefined, transferEncoding: string | undefined): boolean {
+  return (method === 'GET' || method === 'HEAD') && contentLength === undefined && transferEncoding === undefined;
+}
 
 /** 256 KB per body (chunked included), 8 MB for event batches. */
 function limitBodies(): MiddlewareHandler {
@@ -53,6 +61,9 @@ function limitBodies(): MiddlewareHandler {
   const normal = limit(MAX_BODY_BYTES);
   const batches = limit(MAX_EVENT_BATCH_BYTES);
   return async function limitBodies(c, next) {
+    // No body announced on a GET/HEAD: reading c.req.raw.body would make the node
+    // adapter build a full Request for nothing (a large share of a small request's CPU).
+    if (bodiless(c.req.method, c.req.header('content-length'), c.req.header('transfer-encoding'))) return next();
     return (EVENTS_PATH.test(c.req.path) ? batches : normal)(c, next);
   };
 }
@@ -73,6 +84,7 @@ export interface AppDeps {
   log: Logger;
   readiness: ReadinessCheck[];
   retrain?: RetrainService;
+  oracle: Pick<Oracle, 'partners' | 'exposure' | 'snapshots' | 'auth'>;
 }
 
 /** The whole HTTP surface; `app.request()` drives it in tests. */
@@ -87,7 +99,8 @@ export function createApp(deps: AppDeps) {
     .route('/', driftRoutes(deps.drift, deps.registry, deps.actors, (by, action, params, unlockId) => runGoverned(deps.db, deps.audit, by, (tx) => deps.governance.gate.requireUnlock(tx, action, params, unlockId, by))))
     .route('/', routingRoutes(deps.routing))
     .route('/', alertRoutes(deps.alerts, deps.registry))
-    .route('/', governanceRoutes({ ...deps.governance, registry: deps.registry }));
+    .route('/', governanceRoutes({ ...deps.governance, registry: deps.registry }))
+    .route('/', oracleAdminRoutes(deps.oracle.partners, deps.oracle.exposure, deps.registry));
   if (deps.retrain) api.route('/', retrainRoutes(deps.retrain, deps.registry));
 
   const app = new Hono()
@@ -99,6 +112,7 @@ export function createApp(deps: AppDeps) {
     .use('*', deps.metrics.middleware)
     .use('*', limitBodies())
     .route('/', healthRoutes(deps.readiness, deps.metrics))
+    .route('/oracle/v1', oracleRoutes(deps.oracle.snapshots, deps.oracle.auth))
     .route('/api/v1', api);
 
   app.notFound((c) => errorResponse(new NotFoundError(`no route ${c.req.method} ${c.req.path}`), c));

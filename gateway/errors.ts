@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { TollgateError } from '../actors/errors';
+import { PARTNER_REFUSALS, RateLimitedError, TollgateError } from '../actors/errors';
 import { pgErrorCode } from '../control-plane/db-errors';
 
 const STATUS: Record<string, ContentfulStatusCode> = {
@@ -35,7 +35,12 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   UNLOCK_NOT_OPEN: 409,
   SHARE_ALREADY_RECEIVED: 409,
   NO_COMMITTEE: 409,
+  ORACLE_NOT_EXPOSED: 403,
+  REPLAY_CACHE_UNAVAILABLE: 503,
+  RATE_LIMITER_UNAVAILABLE: 503,
 };
+// Every partner-token refusal is a 401.
+for (const code of PARTNER_REFUSALS) STATUS[code] = 401;
 
 export function statusOf(code: string): ContentfulStatusCode {
   return STATUS[code] ?? 500;
@@ -44,6 +49,7 @@ export function statusOf(code: string): ContentfulStatusCode {
 /** The one place where failures become HTTP responses. */
 export function errorResponse(err: Error, c: Context): Response {
   if (err instanceof TollgateError) {
+    if (err instanceof RateLimitedError && err.details?.retryAfterSeconds !== undefined) c.header('retry-after', String(err.details.retryAfterSeconds));
     return c.json({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } }, statusOf(err.code));
   }
   if (err instanceof HTTPException) {

@@ -6,6 +6,9 @@ import { CanaryInputError, evaluateCsvFiles, summarizeCanary } from './canary-ev
 import { DriftInputError, compareCsvFiles, formatJson, summarizeComparison } from './drift-compare';
 import { COMMITTEE_COMMANDS } from './committee';
 import { USER_COMMANDS } from './user';
+import { parseSavedResponse, verifyOracleResponse } from './oracle-verify';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { mintPartnerToken } from '../oracle/mint-token';
 
 /**
  * The `tollgate` command line. Commands are rows of `COMMANDS`; options are
@@ -252,13 +255,104 @@ const canaryEvaluate: Command = {
   },
 };
 
+const oracleVerify: Command = {
+  path: ['oracle', 'verify'],
+  synopsis: 'oracle verify <response> --public-key <file-or-key> [--signature "kid=…, sig=…"]',
+  summary: 'check a saved oracle snapshot offline: signature, audit entry, inclusion proof and root',
+  details: [
+    '<response> is an oracle answer saved with its headers (curl -i … > response.http),',
+    'or the bare body with --signature giving the Tollgate-Signature header value.',
+    '--public-key takes the JSON of GET /api/v1/keys (a file, or the text itself).',
+    'Prints a JSON report (what is wrong, per snapshot) on stdout and a summary on stderr.',
+  ].join('\n'),
+  options: [
+    { name: 'public-key', value: '<file-or-key>', repeatable: true, help: 'the oracle nodes\' public keys (repeatable)' },
+    { name: 'signature', value: '<header>', help: 'the Tollgate-Signature header value, when <response> is a bare body' },
+  ],
+  run(args, io) {
+    const [path, ...extra] = args.positionals;
+    if (path === undefined) throw new UsageError('missing <response>', oracleVerify);
+    if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`, oracleVerify);
+    const keyArgs = args.options.get('public-key') ?? [];
+    if (keyArgs.length === 0) throw new UsageError('missing --public-key', oracleVerify);
+    const keys: PublicKeys = new Map();
+    for (const arg of keyArgs) for (const [kid, key] of loadKeys(arg)) keys.set(kid, key);
+    let bytes: Uint8Array;
+    try {
+      bytes = path === '-' ? readFileSync(0) : readFileSync(path);
+    } catch (err) {
+      throw new UsageError(`cannot read ${path}: ${(err as Error).message}`, oracleVerify);
+    }
+    let saved;
+    try {
+      saved = parseSavedResponse(bytes, last(args.options.get('signature')));
+    } catch (err) {
+      throw new UsageError(`${path}: ${(err as Error).message}`, oracleVerify);
+    }
+    const report = verifyOracleResponse(saved, keys);
+    io.stdout(JSON.stringify(report, null, 2) + '\n');
+    const bad = report.snapshots.filter((s) => !s.ok);
+    io.stderr(
+      report.ok
+        ? `oracle response OK: signed by ${report.signature.kid}, ${report.snapshots.length} snapshot(s) proven against their checkpoint\n`
+        : `oracle response NOT OK: ${[report.signature.ok ? null : `signature: ${report.signature.reason}`, ...bad.map((s) => `${s.tenantId ?? '?'}: ${s.problems.join('; ')}`)].filter(Boolean).join(' | ')}\n`,
+    );
+    return report.ok ? EXIT_OK : EXIT_FAILED;
+  },
+};
+
+const token: Command = {
+  path: ['token'],
+  synopsis: 'token --key <private.pem> --partner <id> [--audience <aud>] [--ttl <seconds>] [--public-jwk]',
+  summary: 'mint a partner JWT for the oracle from a local Ed25519 or P-256 private key',
+  details: [
+    'Make a key with: openssl genpkey -algorithm ed25519 -out partner.pem',
+    '(or -algorithm EC -pkeyopt ec_paramgen_curve:P-256). --public-jwk prints the',
+    'public JWK to register with POST /api/v1/partners instead of a token.',
+    'The token: header { alg, typ: "oracle+jwt", kid: <id> }, claims { iss: <id>,',
+    'aud, iat, exp, jti } — one use only (the oracle refuses a replayed jti).',
+  ].join('\n'),
+  options: [
+    { name: 'key', value: '<private.pem>', help: 'the partner private key (PEM, PKCS#8)' },
+    { name: 'partner', value: '<id>', help: 'the partner id (kid and iss)' },
+    { name: 'audience', value: '<aud>', help: 'aud claim (default tollgate-oracle, TOLLGATE_ORACLE_AUDIENCE of the server)' },
+    { name: 'ttl', value: '<seconds>', help: 'lifetime in seconds, 1..3600 (default 60)' },
+    { name: 'public-jwk', help: 'print the public JWK to register, not a token' },
+  ],
+  run(args, io) {
+    if (args.positionals.length > 0) throw new UsageError(`unexpected argument: ${args.positionals[0]}`, token);
+    const keyPath = last(args.options.get('key'));
+    if (keyPath === undefined) throw new UsageError('missing --key', token);
+    let privateKey: KeyObject;
+    try {
+      privateKey = createPrivateKey(readFileSync(keyPath));
+    } catch (err) {
+      throw new UsageError(`--key ${keyPath}: ${(err as Error).message}`, token);
+    }
+    const curve = privateKey.asymmetricKeyDetails?.namedCurve;
+    if (privateKey.asymmetricKeyType !== 'ed25519' && !(privateKey.asymmetricKeyType === 'ec' && curve === 'prime256v1')) {
+      throw new UsageError('--key must be an Ed25519 or P-256 private key', token);
+    }
+    if (args.options.has('public-jwk')) {
+      const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
+      io.stdout(JSON.stringify(jwk) + '\n');
+      return EXIT_OK;
+    }
+    const partnerId = last(args.options.get('partner'));
+    if (partnerId === undefined) throw new UsageError('missing --partner', token);
+    const ttlArg = last(args.options.get('ttl'));
+    const ttl = ttlArg === undefined ? 60 : Number(ttlArg);
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 3_600) throw new UsageError('--ttl must be a whole number of seconds in 1..3600', token);
+    io.stdout(mintPartnerToken({ partnerId, audience: last(args.options.get('audience')) ?? 'tollgate-oracle', privateKey, ttlSeconds: ttl }) + '\n');
+    return EXIT_OK;
+  },
+};
+
 /** Implemented commands. Add a row to add a command. */
-export const COMMANDS: readonly Command[] = [auditVerify, driftCompare, canaryEvaluate, ...COMMITTEE_COMMANDS, ...USER_COMMANDS];
+export const COMMANDS: readonly Command[] = [auditVerify, driftCompare, canaryEvaluate, oracleVerify, token, ...COMMITTEE_COMMANDS, ...USER_COMMANDS];
 
 /** Listed in the usage; exit 2 with "not available yet" until implemented. */
 export const COMING: readonly (readonly string[])[] = [
-  ['oracle', 'verify'],
-  ['token'],
   ['demo'],
 ];
 

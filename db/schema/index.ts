@@ -8,3 +8,4 @@ export * from './streams';
 export * from './cluster';
 export * from './retrain';
 export * from './governance';
+export * from './oracle';

@@ -80,3 +80,8 @@ export function requireRedis(): Promise<boolean> {
     }
   });
 }
+
+/** A random key prefix so suites sharing the Redis server never see each other's keys. */
+export function testRedisPrefix(label: string): string {
+  return `test:${label}:${randomBytes(4).toString('hex')}:`;
+}

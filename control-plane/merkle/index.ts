@@ -1,0 +1,2 @@
+export * from './rfc6962';
+export { MerkleTree } from './tree';
