@@ -113,4 +113,34 @@ test('time: expired, nbf and iat in the future beyond 300 s refused; just inside
   assert.is(await refusal(token), 'JWT_EXPIRED');
 });
 
+
+test('an independent implementation agrees: tokens signed by jose verify here, and jose agrees on the claims', async () => {
+  const { SignJWT, jwtVerify } = await import('jose');
+  for (const [kid, key, alg, pub] of [['acme', ed.privateKey, 'EdDSA', ed.publicKey], ['ecorp', ec.privateKey, 'ES256', ec.publicKey]] as const) {
+    const signed = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg, typ: 'oracle+jwt', kid }).sign(key);
+    const base = { iss: kid, aud: AUD, iat: now(), exp: now() + 60, jti: `j-${kid}` };
+    const good = await signed(base);
+    assert.is((await verifier.verify(good)).partner.id, kid);
+    const joseOk = await jwtVerify(good, pub, { issuer: kid, audience: AUD, currentDate: clock.now() }).then(() => true, () => false);
+    assert.ok(joseOk, 'jose accepts it too');
+    // Same refusals where jose refuses: expired beyond skew, wrong audience, future nbf.
+    for (const [claims, code] of [
+      [{ ...base, exp: now() - 301 }, 'JWT_EXPIRED'],
+      [{ ...base, aud: 'someone-else' }, 'JWT_BAD_AUDIENCE'],
+      [{ ...base, nbf: now() + 301 }, 'JWT_NOT_YET_VALID'],
+      [{ ...base, exp: now() - 299 }, 'ACCEPTED'],
+    ] as const) {
+      const t = await signed({ ...claims, jti: `${code}-${kid}` });
+      assert.is(await refusal(t), code, `${alg} ${code}`);
+      const joseAccepts = await jwtVerify(t, pub, { issuer: kid, audience: AUD, currentDate: clock.now(), clockTolerance: 300 }).then(() => true, () => false);
+      assert.is(joseAccepts, code === 'ACCEPTED', `jose on ${code}`);
+    }
+    // A flipped signature byte.
+    const [h, p, s] = good.split('.') as [string, string, string];
+    const bad = Buffer.from(s, 'base64url');
+    bad[0]! ^= 1;
+    assert.is(await refusal(`${h}.${p}.${bad.toString('base64url')}`), 'JWT_BAD_SIGNATURE');
+  }
+});
+
 test.run();
