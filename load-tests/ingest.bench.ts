@@ -63,6 +63,8 @@ async function main(): Promise<number> {
     server = await startServer({
       cwd: ROOT,
       port: await freePort(),
+      // BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
+      ...(process.env.BENCH_SERVER_ARGS ? { nodeArgs: process.env.BENCH_SERVER_ARGS.split(' ') } : {}),
       env: { DATABASE_URL: created.url, NATS_URL, TOLLGATE_SUBJECT_PREFIX: prefix, TOLLGATE_DATA_DIR: dataDir, TOLLGATE_BOOTSTRAP_ADMIN_TOKEN: token, LOG_LEVEL: 'warn', TOLLGATE_DEMO: '0', REDIS_URLS: '', TOLLGATE_KEY_DIR: '' },
     });
     const client = new JsonClient(server.baseUrl, token, CLIENTS + 2);
