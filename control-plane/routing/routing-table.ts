@@ -51,12 +51,30 @@ export class RoutingTable {
       this.#subs.push(
         this.bus.subscribe(`${this.prefix}.evt.*.${type}`, (msg) => {
           const tenantId = msg.subject.split('.')[2]!;
+          if (type === 'model.transitioned' && !this.#mayRoute(tenantId, msg.data)) return;
           void this.reload(tenantId);
         }),
       );
     }
     const all = await this.db.select({ id: tenants.id }).from(tenants);
     await this.#load(all.map((t) => t.id));
+  }
+
+  /**
+   * Whether a transition can change the tenant's routes: the version is now
+   * routed (CHAMPION, CANARY, SHADOW) or was until now. Other moves (DRAFT →
+   * TRAINING, QUARANTINED …) cost no reload.
+   */
+  #mayRoute(tenantId: string, data: Uint8Array): boolean {
+    let model: { id?: unknown; state?: unknown };
+    try {
+      model = JSON.parse(new TextDecoder().decode(data)) as typeof model;
+    } catch {
+      return true;
+    }
+    if (model.state === 'CHAMPION' || model.state === 'CANARY' || model.state === 'SHADOW') return true;
+    const r = this.#routes.get(tenantId);
+    return !r || r.champion?.id === model.id || r.canary?.id === model.id || r.shadows.includes(model.id as string);
   }
 
   stop(): void {
