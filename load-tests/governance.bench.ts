@@ -19,7 +19,7 @@
  *
  * Figures: p50 and p99 per call in µs, and each p50 as a multiple of the raw
  * verify p50 measured in the same run. The database work around a submission
- * (row lock, insert, audit record) is not included: see RESULTS-registry for
+ * (row lock, insert, audit record) is not included: see the registry section of RESULTS.md for
  * what a write transaction costs on this machine.
  * Knobs: BENCH_ROUNDS (20), BENCH_PER_ROUND (100).
  */
