@@ -71,6 +71,20 @@ function fail(ctx: z.RefinementCtx, message: string): false {
 
 const ObservedEvents = z.unknown().superRefine((v, ctx) => void isObservedEvents(v, ctx)) as unknown as z.ZodType<ObservedEvent[]>;
 
+/** The drift settings a tenant may change (any subset, at least one). */
+export const DRIFT_CONFIG_FIELDS = {
+  psiWarn: z.number().positive().max(10).optional(),
+  psiCritical: z.number().positive().max(10).optional(),
+  breachDays: z.number().int().min(1).max(30).optional(),
+  windowDays: z.number().int().min(1).max(30).optional(),
+  closeGraceMs: z.number().int().min(0).max(86_400_000).optional(),
+  minBaselineEvents: z.number().int().min(1).max(10_000_000).optional(),
+  bins: z.number().int().min(2).max(100).optional(),
+  rollbackRmse: z.number().positive().nullable().optional(),
+  rollbackBias: z.number().positive().nullable().optional(),
+};
+const DriftConfigPatch = z.strictObject(DRIFT_CONFIG_FIELDS).refine((c) => Object.keys(c).length > 0, 'config: give at least one setting');
+
 const TenantCommand = z.discriminatedUnion('type', [
   z.strictObject({ ...V, type: z.literal('create'), by: PrincipalSchema, name: z.string(), stage: z.enum(TENANT_STAGES).optional() }),
   z.strictObject({
@@ -103,19 +117,7 @@ const TenantCommand = z.discriminatedUnion('type', [
     ...V,
     type: z.literal('setDriftConfig'),
     by: PrincipalSchema,
-    config: z
-      .strictObject({
-        psiWarn: z.number().positive().max(10).optional(),
-        psiCritical: z.number().positive().max(10).optional(),
-        breachDays: z.number().int().min(1).max(30).optional(),
-        windowDays: z.number().int().min(1).max(30).optional(),
-        closeGraceMs: z.number().int().min(0).max(86_400_000).optional(),
-        minBaselineEvents: z.number().int().min(1).max(10_000_000).optional(),
-        bins: z.number().int().min(2).max(100).optional(),
-        rollbackRmse: z.number().positive().nullable().optional(),
-        rollbackBias: z.number().positive().nullable().optional(),
-      })
-      .refine((c) => Object.keys(c).length > 0, 'config: give at least one setting'),
+    config: DriftConfigPatch,
   }),
 ]);
 export type TenantCommand = z.infer<typeof TenantCommand>;

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { BadRequestError, NotFoundError } from '../../actors/errors';
-import type { driftStatus } from '../../actors/tenant/behaviour';
+import { DRIFT_CONFIG_FIELDS, type driftStatus } from '../../actors/tenant/behaviour';
 import type { ActorClient } from '../../control-plane/actor-host/client';
 import type { DriftService } from '../../control-plane/drift/drift-service';
 import { TENANT_ID } from '../../control-plane/registry/ids';
@@ -20,15 +20,7 @@ const ResetBaseline = z.strictObject({
 
 const DriftConfig = z
   .strictObject({
-    psiWarn: z.number().positive().max(10).optional(),
-    psiCritical: z.number().positive().max(10).optional(),
-    breachDays: z.number().int().min(1).max(30).optional(),
-    windowDays: z.number().int().min(1).max(30).optional(),
-    closeGraceMs: z.number().int().min(0).max(86_400_000).optional(),
-    minBaselineEvents: z.number().int().min(1).max(10_000_000).optional(),
-    bins: z.number().int().min(2).max(100).optional(),
-    rollbackRmse: z.number().positive().nullable().optional(),
-    rollbackBias: z.number().positive().nullable().optional(),
+    ...DRIFT_CONFIG_FIELDS,
     /** Changing rollbackRmse/rollbackBias is governance-locked (`tenant.rollback-thresholds.change`). */
     unlockId: z.string().max(100).optional(),
   })

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { connect } from 'nats';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { alerts, deadLetters } from '../../db/schema';
 import type { TenantId } from '../../db/schema/enums';
-import { createTestDatabase, NATS_URL, requireNats, requirePostgres } from '../support/services';
+import { realServicesEnv, requireNats, requirePostgres } from '../support/services';
 import { BOOTSTRAP_TOKEN, client, startTestSystem, type Call } from '../support/system';
 
 type Sys = Awaited<ReturnType<typeof startTestSystem>>;
@@ -130,18 +129,5 @@ function criteriaSuite(name: string, env: () => Promise<{ env: Record<string, st
 criteriaSuite('embedded', async () => ({ env: {}, cleanup: async () => undefined })).run();
 
 if ((await requirePostgres()) && (await requireNats())) {
-  criteriaSuite('Postgres + NATS', async () => {
-    const db = (await createTestDatabase('autonomy'))!;
-    const prefix = `au${process.pid}`;
-    return {
-      env: { DATABASE_URL: db.url, NATS_URL, TOLLGATE_SUBJECT_PREFIX: prefix, TOLLGATE_NODE_ID: 'autonomy-node' },
-      cleanup: async () => {
-        const nc = await connect({ servers: NATS_URL });
-        const jsm = await nc.jetstreamManager();
-        for (const name of [`${prefix}_LEARNING`, `${prefix}_ALERTS`]) await jsm.streams.delete(name).catch(() => false);
-        await nc.close();
-        await db.drop();
-      },
-    };
-  }).run();
+  criteriaSuite('Postgres + NATS', () => realServicesEnv('autonomy', { TOLLGATE_NODE_ID: 'autonomy-node' })).run();
 }

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
-import { connect } from 'nats';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canonicalJson, fromBase64Url } from '../../control-plane/audit/format';
 import { alerts, driftReports, modelVersions, tenants } from '../../db/schema';
 import type { ModelVersionId, TenantId } from '../../db/schema/enums';
-import { createTestDatabase, NATS_URL, requireNats, requirePostgres } from '../support/services';
+import { realServicesEnv, requireNats, requirePostgres } from '../support/services';
 import { BOOTSTRAP_TOKEN, client, startTestSystem, type Call } from '../support/system';
 import { grantUnlock, installTestCommittee, type TestCommittee } from '../support/governance';
 
@@ -332,18 +331,5 @@ driftSuite('embedded (in-process bus, PGlite)', async () => ({ env: {}, cleanup:
 const pg = await requirePostgres();
 const nats = await requireNats();
 if (pg && nats) {
-  driftSuite('Postgres + NATS/JetStream', async () => {
-    const db = (await createTestDatabase('drift'))!;
-    const prefix = `d${process.pid}`;
-    return {
-      env: { DATABASE_URL: db.url, NATS_URL, TOLLGATE_SUBJECT_PREFIX: prefix, TOLLGATE_NODE_ID: 'drift-node' },
-      cleanup: async () => {
-        const nc = await connect({ servers: NATS_URL });
-        const jsm = await nc.jetstreamManager();
-        for (const name of [`${prefix}_LEARNING`, `${prefix}_ALERTS`]) await jsm.streams.delete(name).catch(() => false);
-        await nc.close();
-        await db.drop();
-      },
-    };
-  }).run();
+  driftSuite('Postgres + NATS/JetStream', () => realServicesEnv('drift', { TOLLGATE_NODE_ID: 'drift-node' })).run();
 }

@@ -1,12 +1,11 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
-import { connect } from 'nats';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canonicalJson, toBase64Url } from '../../control-plane/audit/format';
 import { learningEvents } from '../../db/schema';
 import type { TenantId } from '../../db/schema/enums';
-import { createTestDatabase, NATS_URL, requireNats, requirePostgres } from '../support/services';
+import { realServicesEnv, requireNats, requirePostgres } from '../support/services';
 import { BOOTSTRAP_TOKEN, client, startTestSystem, type Call } from '../support/system';
 
 type Sys = Awaited<ReturnType<typeof startTestSystem>>;
@@ -168,18 +167,5 @@ const nats = await requireNats();
 
 ingestionSuite('embedded (PGlite, table-backed stream)', async () => ({ env: {}, cleanup: async () => undefined })).run();
 if (pg && nats) {
-  ingestionSuite('Postgres + JetStream', async () => {
-    const db = (await createTestDatabase('ingest'))!;
-    const prefix = `i${process.pid}`;
-    return {
-      env: { DATABASE_URL: db.url, NATS_URL, TOLLGATE_SUBJECT_PREFIX: prefix, TOLLGATE_NODE_ID: 'ingest-node' },
-      cleanup: async () => {
-        const nc = await connect({ servers: NATS_URL });
-        const jsm = await nc.jetstreamManager();
-        for (const name of [`${prefix}_LEARNING`, `${prefix}_ALERTS`]) await jsm.streams.delete(name).catch(() => false);
-        await nc.close();
-        await db.drop();
-      },
-    };
-  }).run();
+  ingestionSuite('Postgres + JetStream', () => realServicesEnv('ingest', { TOLLGATE_NODE_ID: 'ingest-node' })).run();
 }

@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { alerts, learningEvents, modelVersions } from '../../db/schema';
 import type { ModelVersionId, TenantId } from '../../db/schema/enums';
+import { mulberry32 } from '../../control-plane/kernels/canary/sample';
 import { BOOTSTRAP_TOKEN, client, startTestSystem, type Call } from '../support/system';
 
 type Sys = Awaited<ReturnType<typeof startTestSystem>>;
@@ -35,18 +36,7 @@ async function until<T>(check: () => Promise<T | null | undefined | false>, what
   }
 }
 
-/** mulberry32: seeded, so the simulated errors are the same every run. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(42);
+const rand = mulberry32(42);
 /** Exponential errors: standard deviation equal to their mean. */
 const expo = (mean: number) => -Math.log(1 - rand()) * mean;
 

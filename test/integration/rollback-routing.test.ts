@@ -1,10 +1,9 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { connect } from 'nats';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { alerts, modelVersions, retrainBlacklist, shardLeases, tenants } from '../../db/schema';
 import type { ModelVersionId, TenantId } from '../../db/schema/enums';
-import { createTestDatabase, NATS_URL, requireNats, requirePostgres } from '../support/services';
+import { realServicesEnv, requireNats, requirePostgres } from '../support/services';
 import { BOOTSTRAP_TOKEN, client, startTestSystem, type Call } from '../support/system';
 
 type Sys = Awaited<ReturnType<typeof startTestSystem>>;
@@ -209,19 +208,5 @@ if (!process.env.ONLY_PG) routingSuite('embedded', async () => ({ env: {}, nodes
 const pg = await requirePostgres();
 const nats = await requireNats();
 if (pg && nats) {
-  routingSuite('two nodes on Postgres + NATS', async () => {
-    const db = (await createTestDatabase('routing'))!;
-    const prefix = `r${process.pid}`;
-    return {
-      env: { DATABASE_URL: db.url, NATS_URL, TOLLGATE_SUBJECT_PREFIX: prefix },
-      nodes: 2,
-      cleanup: async () => {
-        const nc = await connect({ servers: NATS_URL });
-        const jsm = await nc.jetstreamManager();
-        for (const name of [`${prefix}_LEARNING`, `${prefix}_ALERTS`]) await jsm.streams.delete(name).catch(() => false);
-        await nc.close();
-        await db.drop();
-      },
-    };
-  }).run();
+  routingSuite('two nodes on Postgres + NATS', async () => ({ nodes: 2, ...(await realServicesEnv('routing')) })).run();
 }

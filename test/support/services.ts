@@ -85,3 +85,25 @@ export function requireRedis(): Promise<boolean> {
 export function testRedisPrefix(label: string): string {
   return `test:${label}:${randomBytes(4).toString('hex')}:`;
 }
+
+/**
+ * Environment for a whole system on the real services, isolated for one
+ * suite: a fresh database, its own NATS subject prefix; `cleanup` deletes the
+ * JetStream streams it made and drops the database.
+ */
+export async function realServicesEnv(label: string, extra: Record<string, string> = {}): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
+  const db = await createTestDatabase(label);
+  if (!db) throw new Error('PostgreSQL is unreachable (checked before the suite is defined)');
+  const prefix = `${label.replace(/[^a-z0-9]/g, '').slice(0, 8)}${process.pid}`;
+  return {
+    env: { DATABASE_URL: db.url, NATS_URL, TOLLGATE_SUBJECT_PREFIX: prefix, ...extra },
+    cleanup: async () => {
+      const { connect } = await import('nats');
+      const nc = await connect({ servers: NATS_URL });
+      const jsm = await nc.jetstreamManager();
+      for (const name of [`${prefix}_LEARNING`, `${prefix}_ALERTS`]) await jsm.streams.delete(name).catch(() => false);
+      await nc.close();
+      await db.drop();
+    },
+  };
+}
