@@ -6,7 +6,7 @@ import { parseWith, PrincipalSchema, V } from '../messages';
 import { actorOf } from '../principal';
 import type { RolloutInput } from '../gates/engine';
 import { roleAtLeast } from './lifecycle';
-import { advancePromotion, measureRequest, measureTimer, promotionView, startPromotion, type Measurement, type PromotionState } from './promotion';
+import { advancePromotion, measureRequest, promotionConfigFor, measureTimer, promotionView, startPromotion, type Measurement, type PromotionState } from './promotion';
 
 const ModelCommand = z.discriminatedUnion('type', [
   z.strictObject({
@@ -21,7 +21,14 @@ const ModelCommand = z.discriminatedUnion('type', [
   z.strictObject({ ...V, type: z.literal('approve'), by: PrincipalSchema, decision: z.enum(['approve', 'reject']), justification: z.string() }),
   z.strictObject({ ...V, type: z.literal('setCanaryTraffic'), by: PrincipalSchema, percent: z.number().min(0).max(100), reason: z.string() }),
   /** The version entered SHADOW: its promotion starts (idempotent). */
-  z.strictObject({ ...V, type: z.literal('startPromotion'), tenantId: z.string(), tenantStage: z.enum(TENANT_STAGES) }),
+  z.strictObject({
+    ...V,
+    type: z.literal('startPromotion'),
+    tenantId: z.string(),
+    tenantStage: z.enum(TENANT_STAGES),
+    rolloutPolicy: z.object({ waves: z.array(z.number()).optional() }).optional(),
+    riskMatrix: z.object({ maxTrafficPercent: z.number().optional(), maxRelativeMaeDelta: z.number().optional(), minSamplesPerArm: z.number().optional(), minDaysBetweenPromotions: z.number().optional() }).optional(),
+  }),
   /** The measurement timer. */
   z.strictObject({ ...V, type: z.literal('measure') }),
   /** A measurement, back from the promotion port. */
@@ -70,7 +77,7 @@ export const modelVersionBehaviour: Behaviour<ModelActorState, ModelCommand> = {
       }
       case 'startPromotion': {
         if (promotion) return { state: raw, reply: promotionView(promotion) };
-        const started = startPromotion(msg.tenantId, msg.tenantStage, ctx.now);
+        const started = startPromotion(msg.tenantId, msg.tenantStage, ctx.now, promotionConfigFor(msg.tenantStage, msg.rolloutPolicy, msg.riskMatrix));
         return { state: { promotion: started }, effects: [measureTimer(started, ctx.now)], reply: promotionView(started) };
       }
       case 'measure': {

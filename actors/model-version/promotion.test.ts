@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Effect } from '../actor';
-import { advancePromotion, DEFAULT_PROMOTION_CONFIG, measureRequest, promotionSpec, startPromotion } from './promotion';
+import { advancePromotion, DEFAULT_PROMOTION_CONFIG, measureRequest, promotionConfigFor, promotionSpec, startPromotion } from './promotion';
 
 const test = suite('promotion on the gate engine');
 const T0 = Date.parse('2026-05-01T00:00:00Z');
@@ -44,7 +44,7 @@ test('a tripped breaker fails the version; a wave resets the guard state', () =>
   const r = advancePromotion(p, 'm1', [{ type: 'sample', at: at(1), values: { guardRollback: 1, guardPromote: 0 } }, { type: 'evaluate', at: at(1) }]);
   assert.equal(calls(r.effects), ['fail']);
   assert.is(r.promotion.rollout.status, 'rolled_back');
-  const next = advancePromotion(p, 'm1', [{ type: 'sample', at: at(2), values: { guardPromote: 1, guardRollback: 0 } }, { type: 'evaluate', at: at(2) }]);
+  const next = advancePromotion(p, 'm1', [{ type: 'sample', at: at(2), values: { guardPromote: 1, guardRollback: 0, relativeDeltaMae: -0.1 } }, { type: 'evaluate', at: at(2) }]);
   assert.is(next.promotion.guardState, null);
 });
 
@@ -53,6 +53,21 @@ test('measureRequest says when a wave is past its maximum (final look)', () => {
   const inWave = { ...p, rollout: { ...p.rollout, stageIndex: 1 } };
   assert.is(measureRequest(inWave, 'm', new Date(at(24))).final, false);
   assert.is(measureRequest(inWave, 'm', new Date(at(24 * 8))).final, true);
+});
+
+test('CONTROLLED_AUTONOMY: the risk matrix caps waves, bounds the error and rate-limits automatic promotions', () => {
+  const config = promotionConfigFor('CONTROLLED_AUTONOMY', { waves: [2, 20, 60] }, { maxTrafficPercent: 25, maxRelativeMaeDelta: -0.02, minDaysBetweenPromotions: 7, minSamplesPerArm: 500 });
+  assert.equal(config.waves, [2, 20]);
+  assert.is(config.minSamplesPerArm, 1_000, 'never fewer than 1,000');
+  const spec = promotionSpec('CONTROLLED_AUTONOMY', config);
+  assert.ok(spec.stages[1]!.gates.some((g) => g.id === 'risk-matrix-error' && g.threshold === -0.02));
+  let p = startPromotion('t', 'CONTROLLED_AUTONOMY', new Date(at(0)), config);
+  p = { ...p, rollout: { ...p.rollout, stageIndex: 3 } }; // champion
+  const rate = (days: number, h: number) => advancePromotion(p, 'm', [{ type: 'sample', at: at(h), values: { daysSinceLastPromotion: days } }, { type: 'evaluate', at: at(h) }]);
+  assert.equal(calls(rate(2, 1).effects), [], 'promoted 2 days ago: wait');
+  assert.equal(calls(rate(8, 1).effects), ['promote']);
+  // PILOT keeps the default waves whatever the matrix says.
+  assert.equal(promotionConfigFor('PILOT', {}, { maxTrafficPercent: 5 }).waves, [1, 10, 50]);
 });
 
 test.run();

@@ -31,6 +31,10 @@ export interface PromotionConfig {
   waveMaxMs: number;
   /** No wave is left before this long. */
   waveMinMs: number;
+  /** Labelled samples per arm the CanaryGuard needs to promote (≥ 1,000). */
+  minSamplesPerArm: number;
+  /** CONTROLLED_AUTONOMY's risk matrix (null in the other stages). */
+  autonomy: { maxRelativeMaeDelta: number; minDaysBetweenPromotions: number } | null;
 }
 
 export const DEFAULT_PROMOTION_CONFIG: Readonly<PromotionConfig> = Object.freeze({
@@ -42,7 +46,28 @@ export const DEFAULT_PROMOTION_CONFIG: Readonly<PromotionConfig> = Object.freeze
   breakerMinSamplesPerArm: 500,
   waveMaxMs: 7 * 86_400_000,
   waveMinMs: 3_600_000,
+  minSamplesPerArm: 1_000,
+  autonomy: null,
 });
+
+/** A tenant's rollout policy and risk matrix (stored on the tenant) as the promotion's config. */
+export function promotionConfigFor(
+  stage: TenantStage,
+  policy: { waves?: number[] } = {},
+  matrix: { maxTrafficPercent?: number; maxRelativeMaeDelta?: number; minSamplesPerArm?: number; minDaysBetweenPromotions?: number } = {},
+): PromotionConfig {
+  let waves = policy.waves?.length ? [...policy.waves] : [...DEFAULT_PROMOTION_CONFIG.waves];
+  if (stage !== 'CONTROLLED_AUTONOMY') return { ...DEFAULT_PROMOTION_CONFIG, waves };
+  const cap = matrix.maxTrafficPercent ?? 50;
+  waves = waves.filter((w) => w <= cap);
+  if (waves.length === 0) waves = [Math.min(cap, DEFAULT_PROMOTION_CONFIG.waves[0]!)];
+  return {
+    ...DEFAULT_PROMOTION_CONFIG,
+    waves,
+    minSamplesPerArm: Math.max(1_000, matrix.minSamplesPerArm ?? 1_000),
+    autonomy: { maxRelativeMaeDelta: matrix.maxRelativeMaeDelta ?? 0, minDaysBetweenPromotions: matrix.minDaysBetweenPromotions ?? 7 },
+  };
+}
 
 /** What one measurement reports (each a metric of the gate engine). */
 export interface Measurement {
@@ -56,6 +81,8 @@ export interface Measurement {
   /** The CanaryGuard's decision as numbers: 1 when it says PROMOTE / ROLLBACK. */
   guardPromote?: number;
   guardRollback?: number;
+  /** Days since the tenant's last automatic promotion (the autonomy rate limit). */
+  daysSinceLastPromotion?: number;
   /** The always-valid p-value. */
   pValue?: number;
 }
@@ -87,9 +114,16 @@ export function promotionSpec(stage: TenantStage, config: PromotionConfig): Roll
     ],
     params: { state: 'SHADOW' },
   };
+  const autonomy = config.autonomy;
   const waves = config.waves.map((percent, i) => ({
     id: `canary-${percent}`,
-    gates: [{ id: 'canary-guard', description: 'the CanaryGuard says PROMOTE (p < 0.05 with ≥ 1,000 labelled samples per arm)', metric: 'guardPromote', agg: 'last' as const, op: '==' as const, threshold: 1 }],
+    gates: [
+      { id: 'canary-guard', description: `the CanaryGuard says PROMOTE (p < 0.05 with ≥ ${config.minSamplesPerArm} labelled samples per arm)`, metric: 'guardPromote', agg: 'last' as const, op: '==' as const, threshold: 1 },
+      // CONTROLLED_AUTONOMY: the risk matrix's error bound on top of the guard.
+      ...(autonomy
+        ? [{ id: 'risk-matrix-error', description: `relative MAE change ≤ ${autonomy.maxRelativeMaeDelta} (risk matrix)`, metric: 'relativeDeltaMae', agg: 'last' as const, op: '<=' as const, threshold: autonomy.maxRelativeMaeDelta }]
+        : []),
+    ],
     breakers: [
       { id: 'mae-degradation', description: `canary MAE more than ${config.maxRelativeDegradation * 100} % worse than control`, metric: 'guardRollback', agg: 'last' as const, op: '==' as const, threshold: 1, action: 'rollback' as const },
     ],
@@ -99,11 +133,19 @@ export function promotionSpec(stage: TenantStage, config: PromotionConfig): Roll
   }));
   // The last step: a named MANAGER approval in SHADOW_MODE/PILOT; automatic
   // in CONTROLLED_AUTONOMY (the canary gates were its risk matrix).
-  const champion = { id: 'champion', gates: [], approval: stage !== 'CONTROLLED_AUTONOMY', params: { state: 'CHAMPION' } };
+  const champion = {
+    id: 'champion',
+    // CONTROLLED_AUTONOMY: at most one automatic promotion per minDaysBetweenPromotions.
+    gates: autonomy
+      ? [{ id: 'promotion-rate', description: `no automatic promotion in the last ${autonomy.minDaysBetweenPromotions} days`, metric: 'daysSinceLastPromotion', agg: 'last' as const, op: '>=' as const, threshold: autonomy.minDaysBetweenPromotions }]
+      : [],
+    approval: stage !== 'CONTROLLED_AUTONOMY',
+    params: { state: 'CHAMPION' },
+  };
   return { id: 'model-promotion', stages: [shadow, ...waves, champion] };
 }
 
-export function startPromotion(tenantId: string, stage: TenantStage, at: Date, config: PromotionConfig = DEFAULT_PROMOTION_CONFIG): PromotionState {
+export function startPromotion(tenantId: string, stage: TenantStage, at: Date, config: PromotionConfig = promotionConfigFor(stage)): PromotionState {
   const spec = promotionSpec(stage, config);
   return { tenantId, tenantStage: stage, config, spec, rollout: startRollout(spec, at.toISOString()), guardState: null, lastEvidence: null };
 }
@@ -125,6 +167,7 @@ export function measureRequest(p: PromotionState, modelId: string, now: Date) {
     final: stage.maxDurationMs !== undefined && now.getTime() - Date.parse(p.rollout.stageEnteredAt) > stage.maxDurationMs,
     maxRelativeDegradation: p.config.maxRelativeDegradation,
     breakerMinSamplesPerArm: p.config.breakerMinSamplesPerArm ?? DEFAULT_PROMOTION_CONFIG.breakerMinSamplesPerArm,
+    minSamplesPerArm: p.config.minSamplesPerArm ?? DEFAULT_PROMOTION_CONFIG.minSamplesPerArm,
   };
 }
 

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { tenants, type TenantRow } from '../../db/schema';
+import { tenants, type TenantRow, type RiskMatrix, type RolloutPolicy } from '../../db/schema';
 import type { TenantId, TenantStage } from '../../db/schema/enums';
 import { IllegalTransitionError, LockedError, NotFoundError } from '../../actors/errors';
 import { actorOf, type Principal } from '../../actors/principal';
@@ -110,6 +110,52 @@ export class TenantControls {
       return updated!;
     });
     return this.#published('tenant.forensic-lock.lifted', before!, row);
+  }
+
+  /** PUT …/rollout-policy: MANAGER sets canary waves and restricted segments (audited). */
+  async setRolloutPolicy(tenantId: string, input: { policy: RolloutPolicy; criticalSegments?: string[] | undefined; justification: string }, by: Principal): Promise<TenantDto> {
+    await this.registry.requireRoleAudited(by, 'MANAGER', 'changing a rollout policy', `tenant:${tenantId}`);
+    let before: TenantRow | undefined;
+    const row = await this.db.transaction(async (txRaw) => {
+      const tx = txRaw as unknown as Db;
+      const tenant = (before = await this.load(tx, tenantId));
+      const [updated] = await tx
+        .update(tenants)
+        .set({ rolloutPolicy: input.policy, ...(input.criticalSegments ? { criticalSegments: input.criticalSegments } : {}), revision: tenant.revision + 1, updatedAt: this.clock.now() })
+        .where(eq(tenants.id, tenant.id))
+        .returning();
+      await this.audit.append(tx, {
+        actor: actorOf(by),
+        action: 'tenant.rollout-policy.changed',
+        subject: `tenant:${tenantId}`,
+        payload: { tenantId, from: tenant.rolloutPolicy, to: input.policy, criticalSegments: input.criticalSegments ?? tenant.criticalSegments, justification: input.justification },
+      });
+      return updated!;
+    });
+    return this.#published('tenant.updated', before!, row);
+  }
+
+  /** PUT …/risk-matrix: the limits of automatic promotion; a governance-locked change. */
+  async setRiskMatrix(tenantId: string, input: { riskMatrix: RiskMatrix; justification: string; unlockId?: string | undefined }, by: Principal): Promise<TenantDto> {
+    await this.registry.requireRoleAudited(by, 'MANAGER', 'changing a risk matrix', `tenant:${tenantId}`);
+    let before: TenantRow | undefined;
+    const row = await runGoverned(this.db, this.audit, by, async (tx) => {
+      const tenant = (before = await this.load(tx, tenantId));
+      const { unlockId } = await this.gate.requireUnlock(tx, 'tenant.risk-matrix.change', { tenantId, riskMatrix: input.riskMatrix as Record<string, unknown> }, input.unlockId, by);
+      const [updated] = await tx
+        .update(tenants)
+        .set({ riskMatrix: input.riskMatrix, revision: tenant.revision + 1, updatedAt: this.clock.now() })
+        .where(eq(tenants.id, tenant.id))
+        .returning();
+      await this.audit.append(tx, {
+        actor: actorOf(by),
+        action: 'tenant.risk-matrix.changed',
+        subject: `tenant:${tenantId}`,
+        payload: { tenantId, from: tenant.riskMatrix, to: input.riskMatrix, justification: input.justification, unlockId },
+      });
+      return updated!;
+    });
+    return this.#published('tenant.updated', before!, row);
   }
 
   private async load(tx: Db, id: string): Promise<TenantRow> {

@@ -1,4 +1,5 @@
-import { and, eq, gte } from 'drizzle-orm';
+import { and, eq, gte, sql } from 'drizzle-orm';
+import { rowsOf } from '../../db/rows';
 import type { Logger } from 'pino';
 import type { LedgerEntry } from '../../actors/gates/engine';
 import type { Principal } from '../../actors/principal';
@@ -29,6 +30,7 @@ export interface MeasureArgs {
   final: boolean;
   maxRelativeDegradation: number;
   breakerMinSamplesPerArm: number;
+  minSamplesPerArm: number;
 }
 
 /**
@@ -67,6 +69,17 @@ export class PromotionService {
     const values: Record<string, number> = { nControl: ctlErr.length, nCandidate: candErr.length };
     const mean = (xs: Float64Array) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+    if (args.stage === 'champion') {
+      // The autonomy rate limit: days since this tenant's last automatic promotion.
+      const [last] = rowsOf<{ at: string | Date | null }>(
+        await db.execute(sql`select max(t.at) as at from transitions t join model_versions m on m.id = t.model_version_id
+                              where m.tenant_id = ${args.tenantId} and t.to_state = 'CHAMPION' and t.actor = ${'system:promotion'}`),
+      );
+      const lastAt = last?.at ? new Date(last.at).getTime() : null;
+      values.daysSinceLastPromotion = lastAt === null ? 1e6 : (this.deps.clock.now().getTime() - lastAt) / 86_400_000;
+      return { values, guardState: null, evidence: { stage: args.stage, lastAutomaticPromotion: lastAt === null ? null : new Date(lastAt).toISOString(), daysSinceLastPromotion: values.daysSinceLastPromotion } };
+    }
+
     if (args.stage === 'shadow') {
       if (ctlErr.length >= SHADOW_MIN_LABELS && candErr.length >= SHADOW_MIN_LABELS && mean(ctlErr) > 0) values.relativeDeltaMae = (mean(candErr) - mean(ctlErr)) / mean(ctlErr);
       const ctlPred = Float64Array.from(controlRows.map((r) => r.prediction ?? Number.NaN).filter(Number.isFinite));
@@ -78,7 +91,7 @@ export class PromotionService {
       return { values, guardState: null, evidence: { stage: args.stage, control, ...values } };
     }
 
-    const ev = canaryGuard(ctlErr, candErr, { maxRelativeDegradation: args.maxRelativeDegradation, breakerMinSamplesPerArm: args.breakerMinSamplesPerArm }, args.guardState ?? INITIAL_SEQUENTIAL_STATE, { final: args.final });
+    const ev = canaryGuard(ctlErr, candErr, { maxRelativeDegradation: args.maxRelativeDegradation, breakerMinSamplesPerArm: args.breakerMinSamplesPerArm, minSamplesPerArm: args.minSamplesPerArm ?? 1000 }, args.guardState ?? INITIAL_SEQUENTIAL_STATE, { final: args.final });
     values.guardPromote = ev.decision === 'PROMOTE' ? 1 : 0;
     values.guardRollback = ev.decision === 'ROLLBACK' ? 1 : 0;
     values.pValue = ev.state.pValue;

@@ -19,7 +19,13 @@ export function startPromotionsOnShadow(deps: { bus: Bus; actors: ActorClient; r
     if (model.state !== 'SHADOW') return;
     void (async () => {
       const tenant = await deps.registry.getTenant(model.tenantId);
-      await deps.actors.ask('model', model.id, { type: 'startPromotion', tenantId: model.tenantId, tenantStage: tenant.stage as TenantStage });
+      await deps.actors.ask('model', model.id, {
+        type: 'startPromotion',
+        tenantId: model.tenantId,
+        tenantStage: tenant.stage as TenantStage,
+        rolloutPolicy: tenant.rolloutPolicy,
+        riskMatrix: tenant.riskMatrix,
+      });
     })().catch((err: unknown) => deps.log.warn({ err, modelId: model.id }, 'could not start a promotion'));
   });
 }

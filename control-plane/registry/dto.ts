@@ -10,6 +10,8 @@ export function tenantDto(row: TenantRow) {
     forensicLock: row.forensicLock,
     forensicLockReason: row.forensicLockReason,
     criticalSegments: row.criticalSegments,
+    rolloutPolicy: row.rolloutPolicy,
+    riskMatrix: row.riskMatrix,
     revision: row.revision,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

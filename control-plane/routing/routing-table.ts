@@ -13,6 +13,9 @@ export interface TenantRoutes {
   canary: { id: string; modelHash: string | null; trafficPercent: number } | null;
   shadows: string[];
   criticalSegments: ReadonlySet<string>;
+  /** While the canary's traffic is at most `restrictedUntilPercent`, only these segments reach it. */
+  restrictedSegments: ReadonlySet<string>;
+  restrictedUntilPercent: number;
 }
 
 export interface RouteAnswer {
@@ -111,10 +114,21 @@ export class RoutingTable {
     if (!r) throw new NotFoundError(`no tenant ${tenantId}`);
     if (!r.champion) throw new NotFoundError(`tenant ${tenantId} has no champion to route to yet`);
     const canary = r.canary;
-    if (canary && !(segment !== undefined && r.criticalSegments.has(segment)) && inCanary(canary.id, key, canary.trafficPercent)) {
+    if (canary && this.#segmentMayCanary(r, canary.trafficPercent, segment) && inCanary(canary.id, key, canary.trafficPercent)) {
       return { modelVersionId: canary.id, role: 'canary', shadow: r.shadows, modelHash: canary.modelHash };
     }
     return { modelVersionId: r.champion.id, role: 'champion', shadow: r.shadows, modelHash: r.champion.modelHash };
+  }
+
+  /**
+   * Business-critical segments never reach a canary; the first waves (up to
+   * `restrictedUntilPercent`) reach only the restricted segments, when the
+   * tenant names some.
+   */
+  #segmentMayCanary(r: TenantRoutes, trafficPercent: number, segment: string | undefined): boolean {
+    if (segment !== undefined && r.criticalSegments.has(segment)) return false;
+    if (r.restrictedSegments.size > 0 && trafficPercent <= r.restrictedUntilPercent) return segment !== undefined && r.restrictedSegments.has(segment);
+    return true;
   }
 
   /** A tenant's routes as held in memory (the console and tests). */
@@ -126,14 +140,23 @@ export class RoutingTable {
     for (let i = 0; i < ids.length; i += 1_000) {
       const chunk = ids.slice(i, i + 1_000) as TenantId[];
       const [tenantRows, versionRows] = await Promise.all([
-        this.db.select({ id: tenants.id, criticalSegments: tenants.criticalSegments }).from(tenants).where(inArray(tenants.id, chunk)),
+        this.db.select({ id: tenants.id, criticalSegments: tenants.criticalSegments, policy: tenants.rolloutPolicy }).from(tenants).where(inArray(tenants.id, chunk)),
         this.db
           .select({ id: modelVersions.id, tenantId: modelVersions.tenantId, state: modelVersions.state, hash: modelVersions.artifactSha256, traffic: modelVersions.canaryTrafficPercent })
           .from(modelVersions)
           .where(and(inArray(modelVersions.tenantId, chunk), inArray(modelVersions.state, ['CHAMPION', 'CANARY', 'SHADOW']))),
       ]);
       const next = new Map<string, TenantRoutes>();
-      for (const t of tenantRows) next.set(t.id, { champion: null, canary: null, shadows: [], criticalSegments: new Set(t.criticalSegments) });
+      for (const t of tenantRows) {
+        next.set(t.id, {
+          champion: null,
+          canary: null,
+          shadows: [],
+          criticalSegments: new Set(t.criticalSegments),
+          restrictedSegments: new Set(t.policy.restrictedSegments ?? []),
+          restrictedUntilPercent: t.policy.restrictedUntilPercent ?? 1,
+        });
+      }
       for (const v of versionRows) {
         const r = next.get(v.tenantId);
         if (!r) continue;

@@ -28,6 +28,27 @@ import {
   type TenantStage,
 } from './enums';
 
+/** How a tenant's canaries roll out. */
+export interface RolloutPolicy {
+  /** Traffic percent of each canary wave (default 1, 10, 50). */
+  waves?: number[];
+  /** While a canary's traffic is at most `restrictedUntilPercent`, only these segments reach it. */
+  restrictedSegments?: string[];
+  restrictedUntilPercent?: number;
+}
+
+/** What CONTROLLED_AUTONOMY may do without a person. */
+export interface RiskMatrix {
+  /** Waves above this traffic share are skipped (default 50). */
+  maxTrafficPercent?: number;
+  /** A wave passes only if the canary's relative MAE change is at most this (default 0: no worse). */
+  maxRelativeMaeDelta?: number;
+  /** Labelled samples per arm before a canary may pass (default 1,000; never fewer). */
+  minSamplesPerArm?: number;
+  /** At most one automatic promotion in this many days (default 7). */
+  minDaysBetweenPromotions?: number;
+}
+
 export const tenants = pgTable(
   'tenants',
   {
@@ -39,6 +60,10 @@ export const tenants = pgTable(
     forensicLockReason: text('forensic_lock_reason'),
     /** Segments never sent to a canary (business-critical traffic). */
     criticalSegments: text('critical_segments').array().notNull().default(sql`'{}'::text[]`),
+    /** Canary waves and restricted segments (MANAGER): see RolloutPolicy. */
+    rolloutPolicy: jsonb('rollout_policy').$type<RolloutPolicy>().notNull().default({}),
+    /** Limits of automatic promotion in CONTROLLED_AUTONOMY (governance-locked): see RiskMatrix. */
+    riskMatrix: jsonb('risk_matrix').$type<RiskMatrix>().notNull().default({}),
     revision: integer('revision').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),

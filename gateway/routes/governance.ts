@@ -26,6 +26,7 @@ const ACTION_PARAMS: Partial<Record<GovernanceAction, z.ZodType>> = {
   'tenant.forensic-lock.lift': z.strictObject({ tenantId: z.string().regex(TENANT_ID) }),
   'tenant.stage.controlled-autonomy': z.strictObject({ tenantId: z.string().regex(TENANT_ID), stage: z.literal('CONTROLLED_AUTONOMY') }),
   'committee.change': z.strictObject({ committeeDigest: hex64 }),
+  'tenant.risk-matrix.change': z.strictObject({ tenantId: z.string().regex(TENANT_ID), riskMatrix: z.lazy(() => RiskMatrixSchema) }),
 };
 
 const Propose = z
@@ -53,6 +54,27 @@ const InstallCommittee = z.strictObject({
   unlockId: unlockIdField,
 });
 
+/** The limits of automatic promotion (CONTROLLED_AUTONOMY); every field optional, defaults in README. */
+export const RiskMatrixSchema = z.strictObject({
+  maxTrafficPercent: z.number().min(1).max(100).optional(),
+  maxRelativeMaeDelta: z.number().min(-1).max(1).optional(),
+  minSamplesPerArm: z.number().int().min(1000).max(10_000_000).optional(),
+  minDaysBetweenPromotions: z.number().min(0).max(365).optional(),
+});
+const SetRiskMatrix = z.strictObject({ riskMatrix: RiskMatrixSchema, justification: text(2000), unlockId: unlockIdField });
+const SEGMENT = z.string().trim().min(1).max(100);
+const SetRolloutPolicy = z.strictObject({
+  waves: z
+    .array(z.number().gt(0).max(100))
+    .min(1)
+    .max(10)
+    .refine((w) => w.every((x, i) => i === 0 || x > w[i - 1]!), 'waves must increase')
+    .optional(),
+  restrictedSegments: z.array(SEGMENT).max(100).optional(),
+  restrictedUntilPercent: z.number().min(0).max(100).optional(),
+  criticalSegments: z.array(SEGMENT).max(100).optional(),
+  justification: text(2000),
+});
 const SetStage = z.strictObject({ stage: z.enum(TENANT_STAGES), justification: text(2000), unlockId: unlockIdField });
 const SetLock = z.strictObject({ reason: text(2000) });
 const LiftLock = z.strictObject({ justification: text(2000), unlockId: unlockIdField });
@@ -101,6 +123,16 @@ export function governanceRoutes(deps: { committees: CommitteeStore; unlocks: Un
       const id = tenantParam(c.req.param('tenantId'));
       const body = await readJson(c, SetStage);
       return c.json(await controls.setStage(id, body, c.var.principal));
+    })
+    .put('/tenants/:tenantId/rollout-policy', async (c) => {
+      const id = tenantParam(c.req.param('tenantId'));
+      const { justification, criticalSegments, ...policy } = await readJson(c, SetRolloutPolicy);
+      return c.json(await controls.setRolloutPolicy(id, { policy, criticalSegments, justification }, c.var.principal));
+    })
+    .put('/tenants/:tenantId/risk-matrix', async (c) => {
+      const id = tenantParam(c.req.param('tenantId'));
+      const body = await readJson(c, SetRiskMatrix);
+      return c.json(await controls.setRiskMatrix(id, body, c.var.principal));
     })
     .post('/tenants/:tenantId/lock', async (c) => {
       const id = tenantParam(c.req.param('tenantId'));

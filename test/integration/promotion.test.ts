@@ -1,7 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { alerts, learningEvents, modelVersions } from '../../db/schema';
+import { alerts, approvals, learningEvents, modelVersions } from '../../db/schema';
+import { grantUnlock, installTestCommittee } from '../support/governance';
 import type { ModelVersionId, TenantId } from '../../db/schema/enums';
 import { mulberry32 } from '../../control-plane/kernels/canary/sample';
 import { BOOTSTRAP_TOKEN, client, startTestSystem, type Call } from '../support/system';
@@ -49,7 +50,7 @@ async function walk(ctx: Ctx, id: string, states: string[]) {
 }
 
 /** Labelled predictions for one arm, timestamped now (inside the current stage). */
-async function post(ctx: Ctx, modelId: string, n: number, errorMean: number) {
+async function post(ctx: Ctx, modelId: string, n: number, errorMean: number, tenantId = 'farm') {
   const now = ctx.sys.clock.now().getTime();
   const events = Array.from({ length: n }, (_, i) => {
     const actual = 3 + rand();
@@ -63,17 +64,17 @@ async function post(ctx: Ctx, modelId: string, n: number, errorMean: number) {
     };
   });
   ctx.events.push(modelId);
-  const before = await storedCount(ctx);
+  const before = await storedCount(ctx, tenantId);
   for (let i = 0; i < events.length; i += 2_000) {
-    const res = await ctx.manager('POST', '/api/v1/tenants/farm/events', { events: events.slice(i, i + 2_000) });
+    const res = await ctx.manager('POST', `/api/v1/tenants/${tenantId}/events`, { events: events.slice(i, i + 2_000) });
     assert.is(res.status, 200, res.text);
   }
   // Measurements read stored events: wait for the consumer.
-  await until(async () => (await storedCount(ctx)) >= before + n, `${n} events stored`);
+  await until(async () => (await storedCount(ctx, tenantId)) >= before + n, `${n} events stored`);
 }
 
-async function storedCount(ctx: Ctx): Promise<number> {
-  const [r] = await ctx.sys.database.db.select({ n: sql<number>`count(*)::int` }).from(learningEvents).where(eq(learningEvents.tenantId, 'farm' as TenantId));
+async function storedCount(ctx: Ctx, tenantId = 'farm'): Promise<number> {
+  const [r] = await ctx.sys.database.db.select({ n: sql<number>`count(*)::int` }).from(learningEvents).where(eq(learningEvents.tenantId, tenantId as TenantId));
   return r!.n;
 }
 
@@ -211,6 +212,42 @@ test('the kill switch: MANAGER only, at once, FAILED and ledgered; unknown versi
   // A killed promotion stays killed.
   expectError(await ctx.agronomist('POST', `/api/v1/models/${v4}/promotion/resume`, { reason: 'x' }), 403, 'FORBIDDEN');
   assert.is((await ctx.manager('POST', `/api/v1/models/${v4}/promotion/resume`, { reason: 'x' })).body.status, 'killed');
+});
+
+test('CONTROLLED_AUTONOMY: waves capped by the risk matrix (a governance-locked change), no approval, at most one automatic promotion per period', async (ctx) => {
+  const committee = await installTestCommittee(ctx.admin);
+  assert.is((await ctx.admin('POST', '/api/v1/tenants', { id: 'auto', name: 'Auto', stage: 'PILOT' })).status, 201);
+  const stageUnlock = await grantUnlock(ctx.admin, committee, 'tenant.stage.controlled-autonomy', { tenantId: 'auto', stage: 'CONTROLLED_AUTONOMY' });
+  assert.is((await ctx.admin('PUT', '/api/v1/tenants/auto/stage', { stage: 'CONTROLLED_AUTONOMY', justification: 'criteria met', unlockId: stageUnlock })).status, 200);
+  const riskMatrix = { maxTrafficPercent: 10, maxRelativeMaeDelta: 0, minDaysBetweenPromotions: 7 };
+  expectError(await ctx.admin('PUT', '/api/v1/tenants/auto/risk-matrix', { riskMatrix, justification: 'cap at 10 %' }), 403, 'GOVERNANCE_UNLOCK_REQUIRED');
+  expectError(await ctx.manager('PUT', '/api/v1/tenants/auto/risk-matrix', { riskMatrix: { maxTrafficPercent: 500 }, justification: 'x' }), 400, 'BAD_REQUEST', /maxTrafficPercent/);
+  const unlockId = await grantUnlock(ctx.admin, committee, 'tenant.risk-matrix.change', { tenantId: 'auto', riskMatrix });
+  const set = await ctx.manager('PUT', '/api/v1/tenants/auto/risk-matrix', { riskMatrix, justification: 'cap at 10 %', unlockId });
+  assert.is(set.status, 200, set.text);
+  assert.equal(set.body.riskMatrix, riskMatrix);
+
+  const v1 = (await ctx.manager('POST', '/api/v1/tenants/auto/models', { label: 'a1', owner: 'ana', featureSignature: 'ndvi', artifactSha256: ARTIFACT('e') })).body.id;
+  await ctx.sys.database.db.update(modelVersions).set({ state: 'CHAMPION', canaryVerdict: 'PASSED' }).where(eq(modelVersions.id, v1 as ModelVersionId));
+  await ctx.sys.database.db.execute(`update tenants set champion_id = '${v1}' where id = 'auto'` as never);
+  const v2 = (await ctx.manager('POST', '/api/v1/tenants/auto/models', { label: 'a2', owner: 'ana', featureSignature: 'ndvi', artifactSha256: ARTIFACT('f') })).body.id;
+  await walk(ctx, v2, ['TRAINING', 'VALIDATED', 'SHADOW']);
+  const p = await until(() => promotion(ctx, v2), 'promotion started');
+  assert.equal(p.stages.map((st: { id: string }) => st.id), ['shadow', 'canary-1', 'canary-10', 'champion'], 'the 50 % wave is above the cap');
+  assert.is(p.stages[3].approval, false);
+  await post(ctx, v1, 300, 1, 'auto');
+  await post(ctx, v2, 300, 0.8, 'auto');
+  for (let i = 0; i < 3; i++) await measure(ctx, v2);
+  for (const next of ['canary-10', 'champion']) {
+    await post(ctx, v1, 1_200, 1, 'auto');
+    await post(ctx, v2, 1_200, 0.8, 'auto');
+    const after = await measure(ctx, v2);
+    assert.is(after.stage, next, JSON.stringify(after.evidence));
+  }
+  const done = await measure(ctx, v2); // the rate gate: no automatic promotion yet, so it passes
+  assert.is(done.status, 'completed', JSON.stringify(done.evidence));
+  await until(async () => (await ctx.agronomist('GET', `/api/v1/models/${v2}`)).body.state === 'CHAMPION', 'promoted without an approval');
+  assert.is((await ctx.sys.database.db.select().from(approvals).where(eq(approvals.modelVersionId, v2 as ModelVersionId))).length, 0);
 });
 
 test.run();

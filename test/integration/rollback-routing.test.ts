@@ -132,6 +132,26 @@ function routingSuite(name: string, env: () => Promise<{ env: Record<string, str
     assert.ok(atOne.every((k) => ten.has(k)), 'monotone waves');
   });
 
+  test('rollout policy: MANAGER sets waves and restricted segments; the first waves reach only those segments', async (ctx) => {
+    expectError(await ctx.agronomist('PUT', '/api/v1/tenants/farm/rollout-policy', { restrictedSegments: ['pilot'], justification: 'x' }), 403, 'FORBIDDEN');
+    expectError(await ctx.manager('PUT', '/api/v1/tenants/farm/rollout-policy', { waves: [10, 5], justification: 'x' }), 400, 'BAD_REQUEST', /increase/);
+    expectError(await ctx.manager('PUT', '/api/v1/tenants/farm/rollout-policy', { restrictedSegments: ['pilot'] }), 400, 'BAD_REQUEST', /justification/);
+    const res = await ctx.manager('PUT', '/api/v1/tenants/farm/rollout-policy', { waves: [1, 10, 50], restrictedSegments: ['pilot'], restrictedUntilPercent: 10, justification: 'pilot fields first' });
+    assert.is(res.status, 200, res.text);
+    assert.equal(res.body.rolloutPolicy, { waves: [1, 10, 50], restrictedSegments: ['pilot'], restrictedUntilPercent: 10 });
+    for (const node of ctx.nodes) await until(() => (node.routing.routesOf('farm')?.restrictedSegments.size ?? 0) === 1, 2_000, 'policy on every node');
+    const routing = ctx.nodes[0]!.routing;
+    const keys = Array.from({ length: 5_000 }, (_, i) => `field-${i}`);
+    assert.is(keys.filter((k) => routing.route('farm', k, 'other').role === 'canary').length, 0, 'other segments wait for the later waves');
+    assert.is(keys.filter((k) => routing.route('farm', k).role === 'canary').length, 0, 'no segment: not restricted-eligible');
+    const pilot = keys.filter((k) => routing.route('farm', k, 'pilot').role === 'canary').length;
+    assert.ok(pilot > 400 && pilot < 600, `10 % of the pilot segment ≈ 500, got ${pilot}`);
+    const audit = (await ctx.admin('GET', '/api/v1/audit?limit=1000')).body.entries as Array<{ action: string }>;
+    assert.ok(audit.some((e) => e.action === 'tenant.rollout-policy.changed'));
+    assert.is((await ctx.manager('PUT', '/api/v1/tenants/farm/rollout-policy', { justification: 'back to defaults' })).status, 200);
+    for (const node of ctx.nodes) await until(() => node.routing.routesOf('farm')?.restrictedSegments.size === 0, 2_000, 'policy cleared');
+  });
+
   test('promotion: the new champion serves on every node soon after the answer (event-driven; bench:rollback measures the 50 ms target)', async (ctx) => {
     await walk(ctx, ctx.v2, ['CHAMPION']);
     const waits: number[] = [];
