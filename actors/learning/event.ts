@@ -4,19 +4,28 @@ export const MAX_BATCH_EVENTS = 5_000;
 export const MAX_FEATURES = 500;
 
 /** One learning event as a data source posts it. */
-export const LearningEventSchema = z.strictObject({
+export const EVENT_OUTCOMES = ['ok', 'error', 'timeout'] as const;
+
+export const LearningEventSchema = z
+  .strictObject({
   idempotencyKey: z.string().min(1).max(200),
   modelVersionId: z.uuid(),
   ts: z.iso.datetime({ offset: true }),
   features: z
     .record(z.string().min(1).max(100), z.number().finite())
     .refine((f) => Object.keys(f).length <= MAX_FEATURES, `at most ${MAX_FEATURES} features`),
-  prediction: z.number().finite(),
+  prediction: z.number().finite().optional(),
   actual: z.number().finite().optional(),
+  /** How serving went: `error` / `timeout` (a shadow's error rate gates its promotion); default `ok`. */
+  outcome: z.enum(EVENT_OUTCOMES).optional(),
   segment: z.string().min(1).max(100).optional(),
   /** Joins a later label (the same predictionId with `actual`) to this prediction. */
   predictionId: z.string().min(1).max(200).optional(),
-});
+  })
+  .refine((e) => e.prediction !== undefined || (e.outcome !== undefined && e.outcome !== 'ok'), {
+    message: 'prediction is required (it may be left out only when outcome is error or timeout)',
+    path: ['prediction'],
+  });
 export type LearningEvent = z.infer<typeof LearningEventSchema>;
 
 export const EventBatchSchema = z.strictObject({

@@ -18,6 +18,8 @@ export interface PromotionConfig {
   shadowCycles: number;
   /** PSI between champion and shadow predictions above which SHADOW fails. */
   shadowMaxPsi: number;
+  /** Share of failed shadow servings (error, timeout) above which SHADOW fails. */
+  shadowMaxErrorRate: number;
   /** Relative MAE degradation that rolls back (the CanaryGuard's breaker, 5 %). */
   maxRelativeDegradation: number;
   /**
@@ -42,6 +44,7 @@ export const DEFAULT_PROMOTION_CONFIG: Readonly<PromotionConfig> = Object.freeze
   evaluateEveryMs: 3_600_000,
   shadowCycles: 3,
   shadowMaxPsi: 0.25,
+  shadowMaxErrorRate: 0.01,
   maxRelativeDegradation: 0.05,
   breakerMinSamplesPerArm: 500,
   waveMaxMs: 7 * 86_400_000,
@@ -76,6 +79,8 @@ export interface Measurement {
   nCandidate: number;
   /** (MAE_candidate − MAE_control) / MAE_control; absent without labels in both arms. */
   relativeDeltaMae?: number;
+  /** Share of the shadow's reported requests that failed (error, timeout). */
+  errorRate?: number;
   /** PSI between champion and candidate predictions (SHADOW). */
   predictionPsi?: number;
   /** The CanaryGuard's decision as numbers: 1 when it says PROMOTE / ROLLBACK. */
@@ -110,6 +115,7 @@ export function promotionSpec(stage: TenantStage, config: PromotionConfig): Roll
       { id: 'prediction-drift', description: `mean PSI of champion vs shadow predictions ≤ ${config.shadowMaxPsi} over the last ${config.shadowCycles} cycles`, metric: 'predictionPsi', agg: 'mean' as const, window: { samples: config.shadowCycles }, op: '<=' as const, threshold: config.shadowMaxPsi, minSamples: config.shadowCycles },
     ],
     breakers: [
+      { id: 'shadow-failures', description: `more than ${config.shadowMaxErrorRate * 100} % of shadow requests failed (error or timeout)`, metric: 'errorRate', agg: 'last' as const, op: '>' as const, threshold: config.shadowMaxErrorRate ?? 0.01, action: 'rollback' as const },
       { id: 'shadow-errors', description: `shadow MAE more than ${config.maxRelativeDegradation * 100} % worse than the champion's`, metric: 'relativeDeltaMae', agg: 'last' as const, op: '>' as const, threshold: config.maxRelativeDegradation, action: 'rollback' as const, minSamples: 1 },
     ],
     params: { state: 'SHADOW' },

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { and, asc, desc, eq, gte, lt } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, isNull, lt } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { BadRequestError, NotFoundError } from '../../actors/errors';
 import { actorOf, type Principal } from '../../actors/principal';
@@ -82,6 +82,7 @@ export class DriftService {
           and(
             eq(learningEvents.tenantId, tenantId as TenantId),
             eq(learningEvents.isLabel, false),
+            isNull(learningEvents.outcome),
             gte(learningEvents.occurredAt, from),
             lt(learningEvents.occurredAt, to),
             gte(learningEvents.id, lastId + 1),

@@ -99,7 +99,8 @@ export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: s
   /** Stores the events; returns, per tenant, the ones that were new (for the live window). */
   async function store(events: StreamedEvent[]): Promise<{ fresh: ObservedEvent[][]; tenantsOf: string[] }> {
     const byTenant = new Map<string, ObservedEvent[]>();
-    const add = (tenantId: string, e: ObservedEvent) => {
+    const add = (tenantId: string, e: ObservedEvent | null) => {
+      if (!e) return;
       let list = byTenant.get(tenantId);
       if (!list) byTenant.set(tenantId, (list = []));
       list.push(e);
@@ -138,7 +139,7 @@ export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: s
       if (!outcome) continue;
       const { joined } = outcome;
       if (joined) {
-        add(e.tenantId, { ts: joined.ts.toISOString(), modelVersionId: joined.modelVersionId ?? e.modelVersionId, features: {}, prediction: joined.prediction ?? e.prediction, actual: e.actual!, labelOnly: true });
+        add(e.tenantId, { ts: joined.ts.toISOString(), modelVersionId: joined.modelVersionId ?? e.modelVersionId, features: {}, prediction: joined.prediction ?? e.prediction ?? 0, actual: e.actual!, labelOnly: true });
       } else add(e.tenantId, observed(e));
     }
     return { tenantsOf: [...byTenant.keys()], fresh: [...byTenant.values()] };
@@ -159,18 +160,19 @@ async function insertMany(db: Db, events: readonly StreamedEvent[]): Promise<Arr
       prediction_id: e.predictionId ?? null,
       segment: e.segment ?? null,
       source: e.source,
-      prediction: e.prediction,
+      prediction: e.prediction ?? null,
       actual: e.actual ?? null,
       features: e.features,
+      outcome: e.outcome && e.outcome !== 'ok' ? e.outcome : null,
       occurred_at: e.ts,
       received_at: e.receivedAt,
     })),
   );
   const result = await db.execute(sql`
-    insert into learning_events (tenant_id, idempotency_key, model_version_id, prediction_id, segment, source, prediction, actual, features, occurred_at, received_at)
-    select tenant_id, idempotency_key, model_version_id, prediction_id, segment, source, prediction, actual, features, occurred_at, received_at
+    insert into learning_events (tenant_id, idempotency_key, model_version_id, prediction_id, segment, source, prediction, actual, features, outcome, occurred_at, received_at)
+    select tenant_id, idempotency_key, model_version_id, prediction_id, segment, source, prediction, actual, features, outcome, occurred_at, received_at
     from jsonb_to_recordset(${rows}::jsonb) as r(tenant_id text, idempotency_key text, model_version_id uuid, prediction_id text, segment text, source text,
-      prediction double precision, actual double precision, features jsonb, occurred_at timestamptz, received_at timestamptz)
+      prediction double precision, actual double precision, features jsonb, outcome text, occurred_at timestamptz, received_at timestamptz)
     on conflict do nothing
     returning tenant_id, idempotency_key`);
   return rowsOf(result);
@@ -184,15 +186,18 @@ function row(e: StreamedEvent, isLabel: boolean) {
     predictionId: e.predictionId ?? null,
     segment: e.segment ?? null,
     source: e.source,
-    prediction: e.prediction,
+    prediction: e.prediction ?? null,
     actual: e.actual ?? null,
     features: e.features,
     isLabel,
+    outcome: e.outcome && e.outcome !== 'ok' ? e.outcome : null,
     occurredAt: new Date(e.ts),
     receivedAt: new Date(e.receivedAt),
   };
 }
 
-function observed(e: StreamedEvent): ObservedEvent {
+/** The event as the drift window sees it. A failed serving (error, timeout) is no observation of the model: null. */
+function observed(e: StreamedEvent): ObservedEvent | null {
+  if ((e.outcome ?? 'ok') !== 'ok' || e.prediction === undefined) return null;
   return { ts: new Date(e.ts).toISOString(), modelVersionId: e.modelVersionId, features: e.features, prediction: e.prediction, ...(e.actual !== undefined ? { actual: e.actual } : {}) };
 }

@@ -57,12 +57,12 @@ export class PromotionService {
     const since = new Date(args.since);
     const arm = async (id: string) =>
       db
-        .select({ prediction: learningEvents.prediction, actual: learningEvents.actual })
+        .select({ prediction: learningEvents.prediction, actual: learningEvents.actual, outcome: learningEvents.outcome })
         .from(learningEvents)
         .where(and(eq(learningEvents.tenantId, args.tenantId as TenantId), eq(learningEvents.modelVersionId, id as ModelVersionId), eq(learningEvents.isLabel, false), gte(learningEvents.occurredAt, since)));
     const candidateRows = await arm(args.modelId);
     const controlRows = control ? await arm(control) : [];
-    const errors = (rows: Array<{ prediction: number | null; actual: number | null }>) =>
+    const errors = (rows: Array<{ prediction: number | null; actual: number | null; outcome: string | null }>) =>
       Float64Array.from(rows.filter((r) => r.actual !== null && r.prediction !== null).map((r) => Math.abs(r.prediction! - r.actual!)));
     const ctlErr = errors(controlRows);
     const candErr = errors(candidateRows);
@@ -81,6 +81,8 @@ export class PromotionService {
     }
 
     if (args.stage === 'shadow') {
+      // The shadow's failed servings (error, timeout) among its reported requests.
+      if (candidateRows.length >= SHADOW_MIN_PREDICTIONS) values.errorRate = candidateRows.filter((r) => r.outcome !== null).length / candidateRows.length;
       if (ctlErr.length >= SHADOW_MIN_LABELS && candErr.length >= SHADOW_MIN_LABELS && mean(ctlErr) > 0) values.relativeDeltaMae = (mean(candErr) - mean(ctlErr)) / mean(ctlErr);
       const ctlPred = Float64Array.from(controlRows.map((r) => r.prediction ?? Number.NaN).filter(Number.isFinite));
       const candPred = Float64Array.from(candidateRows.map((r) => r.prediction ?? Number.NaN).filter(Number.isFinite));

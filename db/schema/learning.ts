@@ -92,6 +92,8 @@ export const learningEvents = pgTable(
     features: jsonb('features').notNull(),
     /** A delayed label that joined its prediction: kept for idempotency, left out of windows. */
     isLabel: boolean('is_label').notNull().default(false),
+    /** A failed serving (`error`, `timeout`); null = ok. Windows leave failed servings out. */
+    outcome: text('outcome').$type<'error' | 'timeout'>(),
     occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull(),
     receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
@@ -99,6 +101,7 @@ export const learningEvents = pgTable(
     unique('learning_events_idempotency').on(t.tenantId, t.idempotencyKey),
     index('learning_events_tenant_time').on(t.tenantId, t.occurredAt),
     index('learning_events_prediction').on(t.tenantId, t.predictionId),
+    check('learning_events_outcome_valid', sql.raw(`outcome IS NULL OR outcome IN ('error','timeout')`)),
   ],
 );
 

@@ -98,6 +98,21 @@ function ingestionSuite(name: string, env: () => Promise<{ env: Record<string, s
     assert.is(await storedCount(ctx.sys, 'farm'), 50);
   });
 
+  test('a prediction is required unless the serving failed (outcome error or timeout)', async (ctx) => {
+    const [e] = events(1, ctx.modelId);
+    const { prediction: _p, ...noPrediction } = e!;
+    const bad = await ctx.manager('POST', '/api/v1/tenants/farm/events', { events: [noPrediction] });
+    assert.is(bad.status, 400, bad.text);
+    assert.match(bad.body.error.message, /prediction/);
+    expectError(await ctx.manager('POST', '/api/v1/tenants/farm/events', { events: [{ ...e, outcome: 'crashed' }] }), 400, 'BAD_REQUEST', /outcome/);
+    const before = await storedCount(ctx.sys, 'farm');
+    const ok = await ctx.manager('POST', '/api/v1/tenants/farm/events', { events: [{ ...noPrediction, idempotencyKey: 'failed-1', outcome: 'timeout' }] });
+    assert.equal(ok.body, { accepted: 1, duplicates: 0, rejected: [] }, ok.text);
+    await eventually(async () => (await storedCount(ctx.sys, 'farm')) === before + 1, 'the failed serving stored');
+    const [row] = await ctx.sys.database.db.select().from(learningEvents).where(eq(learningEvents.idempotencyKey, 'failed-1'));
+    assert.equal([row!.outcome, row!.prediction], ['timeout', null]);
+  });
+
   test('events that cannot be right are rejected by index; the rest go through', async (ctx) => {
     const before = await storedCount(ctx.sys, 'farm');
     const good = events(2, ctx.modelId);

@@ -196,6 +196,28 @@ test('a worse canary is rolled back by the breaker: traffic 0, FAILED, P2 with t
   assert.is(ctx.sys.routing.routesOf('farm')?.canary, null);
 });
 
+test('a shadow that fails more than 1 % of its requests is failed (P3) with the evidence', async (ctx) => {
+  const v5 = (await ctx.manager('POST', '/api/v1/tenants/farm/models', { label: 'v5', owner: 'ana', featureSignature: 'ndvi', artifactSha256: ARTIFACT('9') })).body.id;
+  await walk(ctx, v5, ['TRAINING', 'VALIDATED', 'SHADOW']);
+  await until(() => promotion(ctx, v5), 'promotion started');
+  await post(ctx, ctx.champion, 200, 0.8);
+  await post(ctx, v5, 190, 0.8);
+  // 10 timeouts out of 200 requests: 5 %.
+  const now = ctx.sys.clock.now().getTime();
+  const failed = Array.from({ length: 10 }, (_, i) => ({ idempotencyKey: `timeout-${i}`, modelVersionId: v5, ts: new Date(now + i).toISOString(), features: { ndvi: 0.5 }, outcome: 'timeout' }));
+  const res = await ctx.manager('POST', '/api/v1/tenants/farm/events', { events: failed });
+  assert.equal(res.body, { accepted: 10, duplicates: 0, rejected: [] }, res.text);
+  await until(async () => (await storedCount(ctx)) > 0, 'stored');
+  await new Promise((r) => setTimeout(r, 300));
+  const p = await measure(ctx, v5);
+  assert.is(p.status, 'rolled_back', JSON.stringify(p.evidence));
+  assert.is(p.evidence.errorRate, 0.05);
+  await until(async () => (await ctx.agronomist('GET', `/api/v1/models/${v5}`)).body.state === 'FAILED', 'v5 FAILED');
+  const p3 = await ctx.sys.database.db.select().from(alerts).where(and(eq(alerts.tenantId, 'farm' as TenantId), eq(alerts.kind, 'shadow.failed')));
+  assert.is(p3.length, 1);
+  assert.is(p3[0]!.severity, 'P3');
+});
+
 test('the kill switch: MANAGER only, at once, FAILED and ledgered; unknown versions are 404', async (ctx) => {
   const v4 = (await ctx.manager('POST', '/api/v1/tenants/farm/models', { label: 'v4', owner: 'ana', featureSignature: 'ndvi', artifactSha256: ARTIFACT('d') })).body.id;
   await walk(ctx, v4, ['TRAINING', 'VALIDATED', 'SHADOW']);

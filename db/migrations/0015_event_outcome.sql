@@ -1,0 +1,2 @@
+ALTER TABLE "learning_events" ADD COLUMN "outcome" text;--> statement-breakpoint
+ALTER TABLE "learning_events" ADD CONSTRAINT "learning_events_outcome_valid" CHECK (outcome IS NULL OR outcome IN ('error','timeout'));
