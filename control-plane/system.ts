@@ -155,7 +155,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       (tenantId, type, data) => bus.publish(`${config.subjectPrefix}.evt.${tenantId}.${type}`, encodeJson(data)),
     );
     const metrics = createMetrics();
-    const promotion = new PromotionService({ db: database.db, registry, audit, bus, clock, prefix: config.subjectPrefix, log, alert });
+    const promotion = new PromotionService({ db: database.db, registry, audit, bus, clock, prefix: config.subjectPrefix, log, alert, monthlyBudgetUsd: config.retrain.policy.spendUsdPerMonth });
     const drift = new DriftService({ db: database.db, signer, audit, streams, bus, clock, prefix: config.subjectPrefix, log, metrics: driftMetrics(metrics.registry) });
 
     // With NATS, several nodes may share the actors: each runs the shards it leases.

@@ -63,9 +63,11 @@ test('CONTROLLED_AUTONOMY: the risk matrix caps waves, bounds the error and rate
   assert.ok(spec.stages[1]!.gates.some((g) => g.id === 'risk-matrix-error' && g.threshold === -0.02));
   let p = startPromotion('t', 'CONTROLLED_AUTONOMY', new Date(at(0)), config);
   p = { ...p, rollout: { ...p.rollout, stageIndex: 3 } }; // champion
-  const rate = (days: number, h: number) => advancePromotion(p, 'm', [{ type: 'sample', at: at(h), values: { daysSinceLastPromotion: days } }, { type: 'evaluate', at: at(h) }]);
-  assert.equal(calls(rate(2, 1).effects), [], 'promoted 2 days ago: wait');
-  assert.equal(calls(rate(8, 1).effects), ['promote']);
+  const rate = (days: number, budgetLeftUsd: number) =>
+    advancePromotion(p, 'm', [{ type: 'sample', at: at(1), values: { daysSinceLastPromotion: days, budgetLeftUsd } }, { type: 'evaluate', at: at(1) }]);
+  assert.equal(calls(rate(2, 100).effects), [], 'promoted 2 days ago: wait');
+  assert.equal(calls(rate(8, -1).effects), [], 'over budget: wait');
+  assert.equal(calls(rate(8, 100).effects), ['promote']);
   // PILOT keeps the default waves whatever the matrix says.
   assert.equal(promotionConfigFor('PILOT', {}, { maxTrafficPercent: 5 }).waves, [1, 10, 50]);
 });

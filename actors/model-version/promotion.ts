@@ -86,6 +86,8 @@ export interface Measurement {
   /** The CanaryGuard's decision as numbers: 1 when it says PROMOTE / ROLLBACK. */
   guardPromote?: number;
   guardRollback?: number;
+  /** This month's retraining budget left, in USD (the autonomy budget cap). */
+  budgetLeftUsd?: number;
   /** Days since the tenant's last automatic promotion (the autonomy rate limit). */
   daysSinceLastPromotion?: number;
   /** The always-valid p-value. */
@@ -143,7 +145,10 @@ export function promotionSpec(stage: TenantStage, config: PromotionConfig): Roll
     id: 'champion',
     // CONTROLLED_AUTONOMY: at most one automatic promotion per minDaysBetweenPromotions.
     gates: autonomy
-      ? [{ id: 'promotion-rate', description: `no automatic promotion in the last ${autonomy.minDaysBetweenPromotions} days`, metric: 'daysSinceLastPromotion', agg: 'last' as const, op: '>=' as const, threshold: autonomy.minDaysBetweenPromotions }]
+      ? [
+          { id: 'promotion-rate', description: `no automatic promotion in the last ${autonomy.minDaysBetweenPromotions} days`, metric: 'daysSinceLastPromotion', agg: 'last' as const, op: '>=' as const, threshold: autonomy.minDaysBetweenPromotions },
+          { id: 'budget-cap', description: "this month's retraining spend within the tenant's monthly budget", metric: 'budgetLeftUsd', agg: 'last' as const, op: '>=' as const, threshold: 0 },
+        ]
       : [],
     approval: stage !== 'CONTROLLED_AUTONOMY',
     params: { state: 'CHAMPION' },

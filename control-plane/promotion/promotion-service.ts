@@ -40,7 +40,7 @@ export interface MeasureArgs {
  */
 export class PromotionService {
   constructor(
-    private readonly deps: { db: Db; registry: RegistryService; audit: AuditLog; bus: Bus; clock: Clock; prefix: string; log: Logger; alert: (a: AlertInput) => Promise<unknown> },
+    private readonly deps: { db: Db; registry: RegistryService; audit: AuditLog; bus: Bus; clock: Clock; prefix: string; log: Logger; alert: (a: AlertInput) => Promise<unknown>; monthlyBudgetUsd?: number },
   ) {}
 
   /** Measures in the background and answers the model actor with `measured`. */
@@ -77,7 +77,19 @@ export class PromotionService {
       );
       const lastAt = last?.at ? new Date(last.at).getTime() : null;
       values.daysSinceLastPromotion = lastAt === null ? 1e6 : (this.deps.clock.now().getTime() - lastAt) / 86_400_000;
-      return { values, guardState: null, evidence: { stage: args.stage, lastAutomaticPromotion: lastAt === null ? null : new Date(lastAt).toISOString(), daysSinceLastPromotion: values.daysSinceLastPromotion } };
+      // The budget cap: this month's retraining spend within the tenant's monthly budget.
+      const now = this.deps.clock.now();
+      const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+      const [spent] = rowsOf<{ usd: number | string | null }>(
+        await db.execute(sql`select coalesce(sum(cost_usd), 0) as usd from retrain_runs where tenant_id = ${args.tenantId} and started_at >= ${monthStart.toISOString()}::timestamptz`),
+      );
+      const budget = this.deps.monthlyBudgetUsd ?? 500;
+      values.budgetLeftUsd = budget - Number(spent?.usd ?? 0);
+      return {
+        values,
+        guardState: null,
+        evidence: { stage: args.stage, lastAutomaticPromotion: lastAt === null ? null : new Date(lastAt).toISOString(), daysSinceLastPromotion: values.daysSinceLastPromotion, budgetUsd: budget, budgetLeftUsd: values.budgetLeftUsd },
+      };
     }
 
     if (args.stage === 'shadow') {
