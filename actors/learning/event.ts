@@ -18,6 +18,8 @@ export const LearningEventSchema = z
   actual: z.number().finite().optional(),
   /** How serving went: `error` / `timeout` (a shadow's error rate gates its promotion); default `ok`. */
   outcome: z.enum(EVENT_OUTCOMES).optional(),
+  /** Which arm served it, as the data plane saw it (informational: the arm is `modelVersionId`). */
+  role: z.enum(['champion', 'canary', 'shadow']).optional(),
   segment: z.string().min(1).max(100).optional(),
   /** Joins a later label (the same predictionId with `actual`) to this prediction. */
   predictionId: z.string().min(1).max(200).optional(),

@@ -26,7 +26,7 @@ const ModelCommand = z.discriminatedUnion('type', [
     type: z.literal('startPromotion'),
     tenantId: z.string(),
     tenantStage: z.enum(TENANT_STAGES),
-    rolloutPolicy: z.object({ waves: z.array(z.number()).optional() }).optional(),
+    rolloutPolicy: z.object({ waves: z.array(z.number()).optional(), shadowCycles: z.number().optional() }).optional(),
     riskMatrix: z.object({ maxTrafficPercent: z.number().optional(), maxRelativeMaeDelta: z.number().optional(), minSamplesPerArm: z.number().optional(), minDaysBetweenPromotions: z.number().optional() }).optional(),
   }),
   /** The measurement timer. */

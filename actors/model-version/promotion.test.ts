@@ -68,6 +68,8 @@ test('CONTROLLED_AUTONOMY: the risk matrix caps waves, bounds the error and rate
   assert.equal(calls(rate(2, 100).effects), [], 'promoted 2 days ago: wait');
   assert.equal(calls(rate(8, -1).effects), [], 'over budget: wait');
   assert.equal(calls(rate(8, 100).effects), ['promote']);
+  assert.is(promotionConfigFor('PILOT', { shadowCycles: 5 }).shadowCycles, 5);
+  assert.equal(promotionSpec('PILOT', promotionConfigFor('PILOT', { shadowCycles: 5 })).stages[0]!.gates[0]!.threshold, 5);
   // PILOT keeps the default waves whatever the matrix says.
   assert.equal(promotionConfigFor('PILOT', {}, { maxTrafficPercent: 5 }).waves, [1, 10, 50]);
 });

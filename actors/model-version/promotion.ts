@@ -56,17 +56,19 @@ export const DEFAULT_PROMOTION_CONFIG: Readonly<PromotionConfig> = Object.freeze
 /** A tenant's rollout policy and risk matrix (stored on the tenant) as the promotion's config. */
 export function promotionConfigFor(
   stage: TenantStage,
-  policy: { waves?: number[] } = {},
+  policy: { waves?: number[]; shadowCycles?: number } = {},
   matrix: { maxTrafficPercent?: number; maxRelativeMaeDelta?: number; minSamplesPerArm?: number; minDaysBetweenPromotions?: number } = {},
 ): PromotionConfig {
   let waves = policy.waves?.length ? [...policy.waves] : [...DEFAULT_PROMOTION_CONFIG.waves];
-  if (stage !== 'CONTROLLED_AUTONOMY') return { ...DEFAULT_PROMOTION_CONFIG, waves };
+  const shadowCycles = policy.shadowCycles ?? DEFAULT_PROMOTION_CONFIG.shadowCycles;
+  if (stage !== 'CONTROLLED_AUTONOMY') return { ...DEFAULT_PROMOTION_CONFIG, waves, shadowCycles };
   const cap = matrix.maxTrafficPercent ?? 50;
   waves = waves.filter((w) => w <= cap);
   if (waves.length === 0) waves = [Math.min(cap, DEFAULT_PROMOTION_CONFIG.waves[0]!)];
   return {
     ...DEFAULT_PROMOTION_CONFIG,
     waves,
+    shadowCycles,
     minSamplesPerArm: Math.max(1_000, matrix.minSamplesPerArm ?? 1_000),
     autonomy: { maxRelativeMaeDelta: matrix.maxRelativeMaeDelta ?? 0, minDaysBetweenPromotions: matrix.minDaysBetweenPromotions ?? 7 },
   };

@@ -32,6 +32,8 @@ import {
 export interface RolloutPolicy {
   /** Traffic percent of each canary wave (default 1, 10, 50). */
   waves?: number[];
+  /** Evaluations a shadow runs before it may become a canary (default 3). */
+  shadowCycles?: number;
   /** While a canary's traffic is at most `restrictedUntilPercent`, only these segments reach it. */
   restrictedSegments?: string[];
   restrictedUntilPercent?: number;

@@ -70,6 +70,7 @@ const SetRolloutPolicy = z.strictObject({
     .max(10)
     .refine((w) => w.every((x, i) => i === 0 || x > w[i - 1]!), 'waves must increase')
     .optional(),
+  shadowCycles: z.number().int().min(1).max(100).optional(),
   restrictedSegments: z.array(SEGMENT).max(100).optional(),
   restrictedUntilPercent: z.number().min(0).max(100).optional(),
   criticalSegments: z.array(SEGMENT).max(100).optional(),

@@ -106,7 +106,8 @@ function ingestionSuite(name: string, env: () => Promise<{ env: Record<string, s
     assert.match(bad.body.error.message, /prediction/);
     expectError(await ctx.manager('POST', '/api/v1/tenants/farm/events', { events: [{ ...e, outcome: 'crashed' }] }), 400, 'BAD_REQUEST', /outcome/);
     const before = await storedCount(ctx.sys, 'farm');
-    const ok = await ctx.manager('POST', '/api/v1/tenants/farm/events', { events: [{ ...noPrediction, idempotencyKey: 'failed-1', outcome: 'timeout' }] });
+    expectError(await ctx.manager('POST', '/api/v1/tenants/farm/events', { events: [{ ...e, role: 'primary' }] }), 400, 'BAD_REQUEST', /role/);
+    const ok = await ctx.manager('POST', '/api/v1/tenants/farm/events', { events: [{ ...noPrediction, idempotencyKey: 'failed-1', outcome: 'timeout', role: 'shadow' }] });
     assert.equal(ok.body, { accepted: 1, duplicates: 0, rejected: [] }, ok.text);
     await eventually(async () => (await storedCount(ctx.sys, 'farm')) === before + 1, 'the failed serving stored');
     const [row] = await ctx.sys.database.db.select().from(learningEvents).where(eq(learningEvents.idempotencyKey, 'failed-1'));
