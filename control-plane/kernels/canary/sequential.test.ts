@@ -100,7 +100,10 @@ test('property: p in [0, 1]; Λ ≥ 0; the two one-sided ratios average to the t
 });
 
 test('property: Λ does not depend on the errors\' units or order', () => {
-  const errors = fc.array(fc.double({ min: 0, max: 50, noNaN: true }), { minLength: 3, maxLength: 60 });
+  // Errors are 0 or at least 1e-6: with values near 1e-162 the variance underflows to
+  // subnormals and scaling changes its rounding (a float corner, not a property failure).
+  const error = fc.oneof(fc.constant(0), fc.double({ min: 1e-6, max: 50, noNaN: true }));
+  const errors = fc.array(error, { minLength: 3, maxLength: 60 });
   fc.assert(
     fc.property(errors, errors, fc.constantFrom(2, 0.25, 1024), (k, c, scale) => {
       const base = sequentialLook(summarizeArm(Float64Array.from(k)), summarizeArm(Float64Array.from(c)), { nullDifference: 0 }).result;
