@@ -100,7 +100,8 @@ export const learningEvents = pgTable(
   (t) => [
     unique('learning_events_idempotency').on(t.tenantId, t.idempotencyKey),
     index('learning_events_tenant_time').on(t.tenantId, t.occurredAt),
-    index('learning_events_prediction').on(t.tenantId, t.predictionId),
+    // Only events that carry a predictionId are ever looked up by it (label joins).
+    index('learning_events_prediction').on(t.tenantId, t.predictionId).where(sql.raw('prediction_id IS NOT NULL')),
     check('learning_events_outcome_valid', sql.raw(`outcome IS NULL OR outcome IN ('error','timeout')`)),
   ],
 );

@@ -1,0 +1,2 @@
+DROP INDEX "learning_events_prediction";--> statement-breakpoint
+CREATE INDEX "learning_events_prediction" ON "learning_events" USING btree ("tenant_id","prediction_id") WHERE prediction_id IS NOT NULL;
