@@ -30,6 +30,7 @@
  * (print every round's figure).
  */
 import { DEFAULT_EPSILON, baselineBins, featureDrift, kl, psi, shares, type BaselineBins } from '../control-plane/kernels/index';
+import { mulberry32 } from '../control-plane/kernels/canary/sample';
 import { describeMachine, envInt, loadAverage, median } from './support/load';
 import { busyShare, machineCpu, markdownTable } from './support/stats';
 
@@ -43,20 +44,8 @@ const TARGET = 150e6;
 
 // ─────────────────────────────── data ───────────────────────────────
 
-/** mulberry32: a small seeded PRNG, so every run bins the same numbers. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function lognormal(n: number, mu: number, sigma: number, seed: number): Float64Array {
-  const u = prng(seed);
+  const u = mulberry32(seed); // seeded, so every run bins the same numbers
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     // Box–Muller; 1 - u() keeps the log's argument in (0, 1].

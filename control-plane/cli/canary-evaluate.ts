@@ -6,7 +6,7 @@ import {
   type CanaryEvaluation,
   type CanaryGuardConfig,
 } from '../kernels/index';
-import { forEachRecord, DriftInputError } from './drift-compare';
+import { forEachRecord, DriftInputError, readHeader, readNumber } from './drift-compare';
 
 /**
  * `tollgate canary evaluate`: the CanaryGuard's single, final look at two CSV
@@ -89,7 +89,6 @@ export function summarizeCanary(r: CanaryReport): string {
 
 // ---------------------------------------------------------------- CSV
 
-const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /**
  * Reads a CSV file of one arm's errors. The first row is a header; then either
@@ -118,7 +117,7 @@ export function parseErrorCsv(text: string, file: string): ErrorFile {
   try {
     forEachRecord(text, file, (fields, line) => {
       if (!header) {
-        header = readHeader(fields, file, line);
+        header = readHeader(fields, file, line, CanaryInputError);
         const prediction = header.indexOf('prediction');
         const actual = header.indexOf('actual');
         if (prediction !== -1 && actual !== -1) {
@@ -139,7 +138,7 @@ export function parseErrorCsv(text: string, file: string): ErrorFile {
         throw new CanaryInputError(`${file}: line ${line}: ${fields.length} ${fields.length === 1 ? 'field' : 'fields'}, but the header has ${header.length}`, file, line);
       }
       if (format === 'absolute-errors') {
-        const value = readNumber(fields[0]!, file, line, header[0]!, 0);
+        const value = readNumber(fields[0]!, file, line, header[0]!, 0, CanaryInputError);
         if (value < 0) {
           throw new CanaryInputError(
             `${file}: line ${line}, column ${JSON.stringify(header[0])} (column 1): ${value} is negative; a one-column file holds absolute errors`,
@@ -151,8 +150,8 @@ export function parseErrorCsv(text: string, file: string): ErrorFile {
         errors.push(value);
       } else {
         const [p, a] = at as [number, number];
-        const prediction = readNumber(fields[p]!, file, line, header[p]!, p);
-        const actual = readNumber(fields[a]!, file, line, header[a]!, a);
+        const prediction = readNumber(fields[p]!, file, line, header[p]!, p, CanaryInputError);
+        const actual = readNumber(fields[a]!, file, line, header[a]!, a, CanaryInputError);
         const error = Math.abs(prediction - actual);
         if (!Number.isFinite(error)) throw new CanaryInputError(`${file}: line ${line}: |prediction - actual| overflows`, file, line);
         errors.push(error);
@@ -166,23 +165,4 @@ export function parseErrorCsv(text: string, file: string): ErrorFile {
   if (!header) throw new CanaryInputError(`${file}: empty file (expected a header row: one column of absolute errors, or prediction,actual)`, file);
   if (errors.length === 0) throw new CanaryInputError(`${file}: no data rows, only the header`, file);
   return { file, format, columns: at.map((i) => header![i]!), errors: Float64Array.from(errors) };
-}
-
-function readHeader(fields: string[], file: string, line: number): string[] {
-  const names = fields.map((f) => f.trim());
-  names.forEach((name, i) => {
-    if (name === '') throw new CanaryInputError(`${file}: line ${line}: column ${i + 1} of the header has no name`, file, line);
-    const first = names.indexOf(name);
-    if (first !== i) throw new CanaryInputError(`${file}: line ${line}: column ${JSON.stringify(name)} appears twice in the header (columns ${first + 1} and ${i + 1})`, file, line, name);
-  });
-  return names;
-}
-
-function readNumber(cell: string, file: string, line: number, name: string, at: number): number {
-  const text = cell.trim();
-  const where = `${file}: line ${line}, column ${JSON.stringify(name)} (column ${at + 1})`;
-  if (text === '') throw new CanaryInputError(`${where}: empty cell (missing values are not supported)`, file, line, name);
-  const value = NUMBER.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isFinite(value)) throw new CanaryInputError(`${where}: ${JSON.stringify(cell)} is not a finite decimal number`, file, line, name);
-  return value;
 }

@@ -204,23 +204,28 @@ export function parseNumericCsv(text: string, file: string, wanted?: readonly st
   return { file, header, columns: new Map(names.map((name, i) => [name, Float64Array.from(sinks[i]!)])), rows };
 }
 
-function readHeader(fields: string[], file: string, line: number): string[] {
+/** The error a CSV reader throws: DriftInputError here, CanaryInputError for `canary evaluate`. */
+export type CsvInputError = new (message: string, file: string, line?: number, column?: string) => Error;
+
+/** A header row's trimmed names; an empty or repeated name is an error naming the line and column. */
+export function readHeader(fields: string[], file: string, line: number, Err: CsvInputError = DriftInputError): string[] {
   const names = fields.map((f) => f.trim());
   names.forEach((name, i) => {
-    if (name === '') throw new DriftInputError(`${file}: line ${line}: column ${i + 1} of the header has no name`, file, line);
+    if (name === '') throw new Err(`${file}: line ${line}: column ${i + 1} of the header has no name`, file, line);
     const first = names.indexOf(name);
-    if (first !== i) throw new DriftInputError(`${file}: line ${line}: column ${JSON.stringify(name)} appears twice in the header (columns ${first + 1} and ${i + 1})`, file, line, name);
+    if (first !== i) throw new Err(`${file}: line ${line}: column ${JSON.stringify(name)} appears twice in the header (columns ${first + 1} and ${i + 1})`, file, line, name);
   });
   return names;
 }
 
-function readNumber(cell: string, file: string, line: number, name: string, at: number): number {
+/** One cell as a finite decimal number; anything else is an error naming the file, line and column. */
+export function readNumber(cell: string, file: string, line: number, name: string, at: number, Err: CsvInputError = DriftInputError): number {
   const text = cell.trim();
   const where = `${file}: line ${line}, column ${JSON.stringify(name)} (column ${at + 1})`;
-  if (text === '') throw new DriftInputError(`${where}: empty cell (missing values are not supported)`, file, line, name);
+  if (text === '') throw new Err(`${where}: empty cell (missing values are not supported)`, file, line, name);
   const value = NUMBER.test(text) ? Number(text) : Number.NaN;
   if (!Number.isFinite(value)) {
-    throw new DriftInputError(`${where}: ${JSON.stringify(cell)} is not a finite decimal number`, file, line, name);
+    throw new Err(`${where}: ${JSON.stringify(cell)} is not a finite decimal number`, file, line, name);
   }
   return value;
 }
