@@ -99,6 +99,19 @@ export class RetrainRefusedError extends TollgateError {
   }
 }
 
+/** Codes a feature flag's stage change or kill is refused with; each maps to 409. */
+export const FLAG_REFUSALS = ['GATE_FAILED', 'CHECKLIST_INCOMPLETE', 'DEPENDENCY_NOT_READY', 'ALREADY_KILLED'] as const;
+export type FlagRefusalCode = (typeof FLAG_REFUSALS)[number];
+
+/** A flag decision refused: `code` names the failing rule, `details` carries its numbers. */
+export class FlagRefusedError extends TollgateError {
+  override readonly code: string;
+  constructor(code: FlagRefusalCode | string, message: string, options?: { details?: Record<string, unknown> }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
 /** Nobody listens on the subject a request was sent to. */
 export class NoRespondersError extends UnavailableError {
   override readonly code: string = 'NO_RESPONDERS';
@@ -185,8 +198,8 @@ const BY_CODE: Record<string, new (message: string, options?: { details?: Record
   SHARE_ALREADY_RECEIVED: ShareAlreadyReceivedError,
   NO_COMMITTEE: NoCommitteeError,
 };
-for (const code of RETRAIN_REFUSALS) {
-  if (!BY_CODE[code]) BY_CODE[code] = class extends RetrainRefusedError {
+for (const code of [...RETRAIN_REFUSALS, ...FLAG_REFUSALS]) {
+  if (!BY_CODE[code]) BY_CODE[code] = class extends ((RETRAIN_REFUSALS as readonly string[]).includes(code) ? RetrainRefusedError : FlagRefusedError) {
     constructor(message: string, options?: { details?: Record<string, unknown> }) {
       super(code, message, options);
     }

@@ -33,6 +33,17 @@ test('real services: URLs parsed, REDIS_URLS split into independent nodes', () =
   assert.is(c.demo, false);
 });
 
+test('the demo: on by default on embedded defaults, off with real services unless asked; speed', () => {
+  assert.is(parseConfig({}).demoSpeed, 2880);
+  assert.is(parseConfig({ DATABASE_URL: 'postgres://u@db:5432/t' }).demo, false);
+  assert.is(parseConfig({ NATS_URL: 'nats://n:4222' }).demo, false);
+  assert.is(parseConfig({ DATABASE_URL: 'postgres://u@db:5432/t', TOLLGATE_DEMO: '1' }).demo, true);
+  assert.is(parseConfig({ TOLLGATE_DEMO: '0' }).demo, false);
+  assert.is(parseConfig({ TOLLGATE_DEMO_SPEED: '86400' }).demoSpeed, 86_400);
+  assert.throws(() => parseConfig({ TOLLGATE_DEMO_SPEED: '0.5' }), /TOLLGATE_DEMO_SPEED/);
+  assert.throws(() => parseConfig({ TOLLGATE_DEMO_SPEED: 'fast' }), /TOLLGATE_DEMO_SPEED/);
+});
+
 test('an empty variable counts as unset', () => {
   assert.is(parseConfig({ DATABASE_URL: '' }).databaseUrl, undefined);
 });

@@ -1,10 +1,13 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseRetrainEnv, type RetrainConfig } from './retrain/retrain-config';
+import { parseAlertEnv, type AlertRoutingConfig } from './alerts/alert-config';
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_DATA_DIR = './.tollgate';
 export const DEFAULT_ORACLE_AUDIENCE = 'tollgate-oracle';
+/** Demo time runs this many times faster than the wall clock: a simulated day every 30 s. */
+export const DEFAULT_DEMO_SPEED = 2880;
 
 const url = (schemes: string[]) =>
   z.string().refine((v) => {
@@ -30,7 +33,9 @@ const EnvSchema = z.object({
   TOLLGATE_DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
   TOLLGATE_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be one NATS subject token (letters, digits, _ or -)').default('tg'),
   TOLLGATE_KEY_DIR: z.string().min(1).optional(),
-  TOLLGATE_DEMO: z.enum(['0', '1']).default('1'),
+  TOLLGATE_DEMO: z.enum(['0', '1']).optional(),
+  TOLLGATE_DEMO_SIMULATOR: z.enum(['0', '1']).default('1'),
+  TOLLGATE_DEMO_SPEED: z.coerce.number().min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000').default(DEFAULT_DEMO_SPEED),
   TOLLGATE_NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -').optional(),
   TOLLGATE_SHARDS: z.coerce.number().int().min(1).max(4096).default(64),
   TOLLGATE_PASSIVATE_AFTER_MS: z.coerce.number().int().min(1_000, 'must be at least 1000').default(300_000),
@@ -49,7 +54,12 @@ export interface Config {
   keyDir: string;
   /** First token of every NATS subject (several deployments can share a server). */
   subjectPrefix: string;
+  /** The demo (simulated tenants on an accelerated clock): on by default on embedded defaults only. */
   demo: boolean;
+  /** Simulated seconds per real second in demo mode. */
+  demoSpeed: number;
+  /** Demo mode: the node's own simulator plays the data plane (off: `tollgate demo` does). */
+  demoSimulator: boolean;
   /** Idle actors are dropped from memory after this long. */
   passivateAfterMs: number;
   /** This node's name in the cluster; default: kept in the data folder. */
@@ -61,6 +71,8 @@ export interface Config {
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** Retrain safeguards and trainer (TOLLGATE_RETRAIN_*, TOLLGATE_TRAINER_COMMAND). */
   retrain: RetrainConfig;
+  /** Alert webhooks per channel, retries, escalation sweep (TOLLGATE_ALERT_*). */
+  alerts: AlertRoutingConfig;
 }
 
 export class ConfigError extends Error {
@@ -72,10 +84,12 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(cleaned);
   const retrain = parseRetrainEnv(cleaned);
-  if (!parsed.success || !retrain.ok) {
+  const alerts = parseAlertEnv(cleaned);
+  if (!parsed.success || !retrain.ok || !alerts.ok) {
     const lines = [
       ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`)),
       ...(retrain.ok ? [] : retrain.issues),
+      ...(alerts.ok ? [] : alerts.issues),
     ];
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
@@ -91,7 +105,10 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     dataDir,
     subjectPrefix: e.TOLLGATE_SUBJECT_PREFIX,
     keyDir: resolve(e.TOLLGATE_KEY_DIR ?? `${dataDir}/keys`),
-    demo: e.TOLLGATE_DEMO === '1',
+    // Unset: on for the embedded defaults (`npm start`), off when real services are configured.
+    demo: e.TOLLGATE_DEMO === undefined ? !e.DATABASE_URL && !e.NATS_URL : e.TOLLGATE_DEMO === '1',
+    demoSpeed: e.TOLLGATE_DEMO_SPEED,
+    demoSimulator: e.TOLLGATE_DEMO_SIMULATOR === '1',
     passivateAfterMs: e.TOLLGATE_PASSIVATE_AFTER_MS,
     ...(e.TOLLGATE_NODE_ID ? { nodeId: e.TOLLGATE_NODE_ID } : {}),
     shards: e.TOLLGATE_SHARDS,
@@ -99,5 +116,6 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     oracleAudience: e.TOLLGATE_ORACLE_AUDIENCE,
     logLevel: e.LOG_LEVEL,
     retrain: retrain.value,
+    alerts: alerts.value,
   };
 }

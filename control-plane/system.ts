@@ -10,6 +10,7 @@ import { ActorClient } from './actor-host/client';
 import { ActorHost } from './actor-host/host';
 import { hostMetrics } from './actor-host/metrics';
 import { ShardLeaseManager } from './actor-host/shards';
+import { leadershipOf, type ClusterLeadership } from './actor-host/leadership';
 import { SqlActorStore } from './adapters/sql-actor-store';
 import { InProcessBus } from './bus/in-process-bus';
 import { NatsBus } from './bus/nats-bus';
@@ -28,6 +29,11 @@ import { DriftService } from './drift/drift-service';
 import { raiseAlert, type AlertInput } from './alerts/raise-alert';
 import { RoutingTable } from './routing/routing-table';
 import { AlertService } from './alerts/alert-service';
+import { alertRouterMetrics, startAlertRouter } from './alerts/alert-router';
+import { AlertEscalator } from './alerts/escalation';
+import { SloMonitor, SLO_PRINCIPAL, type PromotionGlance } from './observability/slo-monitor';
+import { IllegalTransitionError } from '../actors/errors';
+import { canaryMetrics, dependencyHealthMetrics, lockMetrics, retrainMetrics, transitionMetrics } from './observability/platform-metrics';
 import { promotionPort } from './promotion/promotion-port';
 import { PromotionService } from './promotion/promotion-service';
 import { startPromotionsOnShadow } from './promotion/promotion-starter';
@@ -37,6 +43,8 @@ import { createApp, type App } from '../gateway/app';
 import { createMetrics } from '../gateway/metrics';
 import type { ReadinessCheck } from '../gateway/routes/health';
 import { NodeEd25519Signer } from './adapters/ed25519-signer';
+import { RotatingSigner } from './adapters/rotating-signer';
+import { NodeKeyRotation } from './keys/node-key-rotation';
 import { AuditLog } from './audit/audit-store';
 import type { Config } from './config';
 import { IdentityService } from './identity/identity-service';
@@ -51,6 +59,8 @@ import { buildGovernance, runGoverned, unlockSubject, type Governance } from './
 import { ForbiddenError } from '../actors/errors';
 import { encodeJson } from './actor-host/protocol';
 import { buildOracle, type Oracle, type OracleHooks } from './oracle';
+import { FlagService } from './flags/flag-service';
+import type { LiveDeps } from './live';
 
 /** Everything one control-plane node runs, wired. */
 export interface System {
@@ -69,6 +79,18 @@ export interface System {
   oracle: Oracle;
   log: Logger;
   retrain: RetrainWiring;
+  /** Feature flags (issue #11); `attachFlagsNamespace(io, { flags, identity, bus, prefix, log })` serves them live. */
+  flags: FlagService;
+  /** What the live console channel (`attachLive`) needs from this node. */
+  live: LiveDeps;
+  /** Escalates unacknowledged alerts past their SLA (its sweep runs on the clock; tests may call `sweep()`). */
+  escalator: AlertEscalator;
+  /** SLO monitors (sweep on the clock; tests may call `sweep()`). */
+  slo: SloMonitor;
+  /** Shard leases when several nodes share the actors (with NATS); null when the node is alone. */
+  leases: ShardLeaseManager | null;
+  /** Whether this node runs the cluster-wide monitors: the holder of shard 0's lease, or a node alone. */
+  leadership: ClusterLeadership;
   /** The first-start admin token, when this start created it. */
   firstAdminToken: string | null;
   close(): Promise<void>;
@@ -136,7 +158,8 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       readiness.push({ name: (config.redisUrls?.length ?? 0) > 1 ? `redis-${i}` : 'redis', check: async () => void (await redis.ping()) });
     }
 
-    const signer = options.signer ?? NodeEd25519Signer.loadOrCreate(config.keyDir);
+    // One signer object for every service, so a governed key rotation reaches them all.
+    const signer = new RotatingSigner(options.signer ?? NodeEd25519Signer.loadOrCreate(config.keyDir));
     const audit = new AuditLog(database.db, signer, clock, (err) => log.warn({ err }, 'audit sequencing failed; retrying'));
     audit.start();
     closers.push(() => audit.flush().finally(() => audit.stop()));
@@ -155,25 +178,58 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       (tenantId, type, data) => bus.publish(`${config.subjectPrefix}.evt.${tenantId}.${type}`, encodeJson(data)),
     );
     const metrics = createMetrics();
-    const promotion = new PromotionService({ db: database.db, registry, audit, bus, clock, prefix: config.subjectPrefix, log, alert, monthlyBudgetUsd: config.retrain.policy.spendUsdPerMonth });
-    const drift = new DriftService({ db: database.db, signer, audit, streams, bus, clock, prefix: config.subjectPrefix, log, metrics: driftMetrics(metrics.registry) });
+    dependencyHealthMetrics(metrics.registry, readiness);
+    const stopTransitionMetrics = transitionMetrics(metrics.registry, log.child({ component: 'registry' }));
+    closers.push(async () => stopTransitionMetrics());
+    const retrainRuns = retrainMetrics(metrics.registry, bus, config.subjectPrefix, (seconds, tenantId, sagaId) => slo.retrainFinished(seconds, tenantId, sagaId));
+    closers.push(async () => retrainRuns.unsubscribe());
+    const promotion = new PromotionService({ db: database.db, registry, audit, bus, clock, prefix: config.subjectPrefix, log, alert, monthlyBudgetUsd: config.retrain.policy.spendUsdPerMonth, onCanaryPValue: canaryMetrics(metrics.registry) });
+    const drift = new DriftService({ db: database.db, signer, audit, streams, bus, clock, prefix: config.subjectPrefix, log, metrics: driftMetrics(metrics.registry, (seconds, tenantId) => slo.driftDetected(seconds, tenantId)) });
 
+    const nodeId = config.nodeId ?? stableNodeId(config.dataDir);
     // With NATS, several nodes may share the actors: each runs the shards it leases.
     const leases = config.natsServers
       ? new ShardLeaseManager(database.db, {
-          nodeId: config.nodeId ?? stableNodeId(config.dataDir),
+          nodeId,
           shardCount: config.shards,
           log,
           onGained: (shards) => host.adopt(shards),
           onLost: (shards) => host.relinquish(shards),
         })
       : null;
+    const leadership = leadershipOf(leases);
     const actors = new ActorClient(bus, config.subjectPrefix);
+    // SLO monitors: a canary past its rollout window is stopped through the promotion's kill switch.
+    // One node judges them for the cluster; the others forward their HTTP counts to it.
+    const slo: SloMonitor = new SloMonitor({
+      ...(leases ? { cluster: { leadership, bus, subject: `${config.subjectPrefix}.slo.http-answers` } } : {}),
+      db: database.db,
+      audit,
+      clock,
+      log: log.child({ component: 'slo' }),
+      registry: metrics.registry,
+      alert,
+      promotionOf: (modelId) => actors.ask<PromotionGlance | null>('model', modelId, { type: 'promotionStatus' }),
+      rollbackCanary: async (modelId, reason) => {
+        try {
+          await actors.ask('model', modelId, { type: 'killPromotion', by: SLO_PRINCIPAL, reason });
+        } catch (err) {
+          if (!(err instanceof IllegalTransitionError)) throw err;
+          // A canary without a promotion (moved by hand): fail it through the registry.
+          const model = await registry.getModel(modelId);
+          await registry.transition(modelId, { to: 'FAILED', reason, idempotencyKey: `slo-rollout-window:${modelId}`, expectedRevision: model.revision }, SLO_PRINCIPAL);
+        }
+      },
+    });
+    metrics.answered.add((status) => slo.httpAnswered(status));
+    slo.start();
+    closers.push(() => slo.stop());
     const retrain = buildRetrain({
       db: database.db, audit, clock, bus, streams, actors, registry, signer, log,
       prefix: config.subjectPrefix, dataDir: config.dataDir,
       ...(config.redisUrls ? { redisUrls: config.redisUrls } : {}),
       policy: config.retrain.policy,
+      instrumentLock: lockMetrics(metrics.registry),
       ...(config.retrain.trainerCommand ? { trainer: new CommandTrainer({ command: config.retrain.trainerCommand[0]!, args: config.retrain.trainerCommand.slice(1) }) } : {}),
       ...options.retrain,
     });
@@ -188,7 +244,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       clock,
       log,
       ports: { registry: registryPort(registry), drift: driftPort(drift), promotion: promotionPort(promotion), retrain: retrain.runner.port },
-      metrics: hostMetrics(metrics.registry, () => host.resident),
+      metrics: hostMetrics(metrics.registry, () => host.resident, () => host.mailboxes),
       ...(leases ? { ownership: leases } : {}),
       prefix: config.subjectPrefix,
       passivateAfterMs: config.passivateAfterMs,
@@ -230,8 +286,9 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       clock,
       metrics: metrics.registry,
       log,
-      config: { audience: config.oracleAudience, keyPrefix: `${config.subjectPrefix}:oracle:`, ...(config.redisUrls?.[0] ? { redisUrl: config.redisUrls[0] } : {}) },
+      config: { audience: config.oracleAudience, nodeId, keyPrefix: `${config.subjectPrefix}:oracle:`, ...(config.redisUrls?.[0] ? { redisUrl: config.redisUrls[0] } : {}) },
       hooks: {
+        raiseAlert: alert,
         latestDrift: async (tenantId) => {
           const [r] = await drift.listReports(tenantId, { limit: 1 });
           return r ? { day: r.day, score: r.report.score, driftScore: r.report.driftScore, level: r.report.level, breach: r.report.breach, reportId: r.id, digest: r.digest } : null;
@@ -240,7 +297,8 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
           const canary = routing.routesOf(tenantId)?.canary;
           return canary ? { modelVersionId: canary.id, trafficPercent: canary.trafficPercent, modelHash: canary.modelHash } : null;
         },
-        // OPEN is governance-locked: the unlock is verified against the committee key and spent.
+        // OPEN is governance-locked (unless a governance-signed change took it off the list):
+        // the unlock is verified against the committee key and spent.
         verifyUnlock: async (unlockId, { params }) => {
           if (params.stage !== 'OPEN') return false;
           const by = { kind: 'system' as const, name: 'oracle-exposure', role: 'ADMIN' as const };
@@ -257,7 +315,17 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
     });
     closers.push(() => oracle.close());
 
-    const app = createApp({ db: database.db, audit, registry, identity, governance, actors, ingestion, sources, drift, routing, alerts: new AlertService(database.db, audit, clock), metrics, log, readiness, retrain: retrain.service, oracle });
+    // Alert routing: the durable consumer delivers to the channels' webhooks; the sweep escalates past the SLA.
+    const alertLog = log.child({ component: 'alerts' });
+    const alertRouter = await startAlertRouter({ db: database.db, streams, clock, log: alertLog, prefix: config.subjectPrefix, config: config.alerts, metrics: alertRouterMetrics(metrics.registry) });
+    closers.push(() => alertRouter.stop());
+    const escalator = new AlertEscalator({ db: database.db, audit, streams, clock, log: alertLog, prefix: config.subjectPrefix, config: config.alerts, registry: metrics.registry });
+    escalator.start();
+    closers.push(() => escalator.stop());
+
+    const keyRotation = new NodeKeyRotation({ db: database.db, audit, gate: governance.gate, signer, keyDir: options.signer ? null : config.keyDir, log });
+    const flags = new FlagService({ db: database.db, audit, clock, bus, prefix: config.subjectPrefix, log: log.child({ component: 'flags' }), alert });
+    const app = createApp({ db: database.db, audit, registry, identity, governance, actors, ingestion, sources, drift, routing, alerts: new AlertService(database.db, audit, clock), metrics, log, readiness, retrain: retrain.service, oracle, flags, signer, keyRotation, clock: { now: () => clock.now(), speed: (clock as { speed?: number }).speed ?? 1 } });
 
     return {
       app,
@@ -275,6 +343,12 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
       oracle,
       log,
       retrain,
+      flags,
+      live: { db: database.db, bus, identity, clock, prefix: config.subjectPrefix, log },
+      escalator,
+      slo,
+      leases,
+      leadership,
       firstAdminToken,
       close: async () => {
         for (const close of closers.reverse()) await close().catch((err: unknown) => log.warn({ err }, 'error while closing'));

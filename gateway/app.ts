@@ -11,14 +11,21 @@ import type { RegistryService } from '../control-plane/registry/registry-service
 import { errorResponse } from './errors';
 import type { Metrics } from './metrics';
 import { operatorAuth } from './middleware/auth';
-import { auditRoutes, keysRoutes } from './routes/audit';
+import { auditRoutes } from './routes/audit';
+import { keyRotationRoutes, keysRoutes } from './routes/keys';
+import type { Signer } from '../control-plane/ports/signer';
+import type { NodeKeyRotation } from '../control-plane/keys/node-key-rotation';
+import { httpTracing } from './middleware/tracing';
+import { activeTraceId, traceIdOfHeader } from '../control-plane/observability/tracing';
 import { healthRoutes, type ReadinessCheck } from './routes/health';
+import { clockRoutes, type ClockInfo } from './routes/clock';
 import { registryRoutes } from './routes/registry';
 import { userRoutes } from './routes/users';
 import { ingestionRoutes } from './routes/ingestion';
 import { driftRoutes } from './routes/drift';
 import { routingRoutes } from './routes/routing';
 import { alertRoutes } from './routes/alerts';
+import { impactRoutes } from './routes/impact';
 import type { AlertService } from '../control-plane/alerts/alert-service';
 import type { RoutingTable } from '../control-plane/routing/routing-table';
 import type { DriftService } from '../control-plane/drift/drift-service';
@@ -32,6 +39,10 @@ import { runGoverned } from '../control-plane/governance';
 import type { Oracle } from '../control-plane/oracle';
 import { oracleRoutes } from './routes/oracle';
 import { oracleAdminRoutes } from './routes/oracle-admin';
+import type { FlagService } from '../control-plane/flags/flag-service';
+import { flagRoutes } from './routes/flags';
+import { approvalRoutes } from './routes/approvals';
+import { consoleRoutes } from './routes/console-static';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -84,13 +95,20 @@ export interface AppDeps {
   log: Logger;
   readiness: ReadinessCheck[];
   retrain?: RetrainService;
+  /** The node's clock for `GET /api/v1/clock` (accelerated in demo mode). */
+  clock?: ClockInfo;
   oracle: Pick<Oracle, 'partners' | 'exposure' | 'snapshots' | 'auth'>;
+  signer: Signer;
+  keyRotation: NodeKeyRotation;
+  flags?: FlagService;
+  /** The built console (`console/dist` by default). */
+  consoleDir?: string;
 }
 
 /** The whole HTTP surface; `app.request()` drives it in tests. */
 export function createApp(deps: AppDeps) {
   const api = new Hono()
-    .route('/', keysRoutes(deps.db))
+    .route('/', keysRoutes(deps.db, deps.signer))
     .use('*', operatorAuth({ authenticate: (token) => deps.identity.authenticate(token) }))
     .route('/', registryRoutes(deps.registry, deps.actors))
     .route('/', auditRoutes(deps.db, deps.audit))
@@ -100,20 +118,30 @@ export function createApp(deps: AppDeps) {
     .route('/', routingRoutes(deps.routing))
     .route('/', alertRoutes(deps.alerts, deps.registry))
     .route('/', governanceRoutes({ ...deps.governance, registry: deps.registry }))
-    .route('/', oracleAdminRoutes(deps.oracle.partners, deps.oracle.exposure, deps.registry));
+    .route('/', keyRotationRoutes(deps.keyRotation, deps.registry))
+    .route('/', oracleAdminRoutes(deps.oracle.partners, deps.oracle.exposure, deps.registry))
+    .route('/', approvalRoutes(deps.db))
+    .route('/', impactRoutes(deps.db));
   if (deps.retrain) api.route('/', retrainRoutes(deps.retrain, deps.registry));
+  if (deps.flags) api.route('/', flagRoutes(deps.flags));
+  if (deps.clock) api.route('/', clockRoutes(deps.clock));
 
   const app = new Hono()
     .use('*', requestId())
+    .use('*', httpTracing())
     .use('*', async function attachLogger(c, next) {
-      c.set('log', deps.log.child({ requestId: c.var.requestId }));
+      // traceId: the request's span, or the caller's traceparent when tracing is off.
+      const traceId = activeTraceId() ?? traceIdOfHeader(c.req.header('traceparent'));
+      c.set('log', deps.log.child({ requestId: c.var.requestId, ...(traceId ? { traceId } : {}) }));
       await next();
     })
     .use('*', deps.metrics.middleware)
     .use('*', limitBodies())
     .route('/', healthRoutes(deps.readiness, deps.metrics))
     .route('/oracle/v1', oracleRoutes(deps.oracle.snapshots, deps.oracle.auth))
-    .route('/api/v1', api);
+    .route('/api/v1', api)
+    // The console's static files at `/` (after every API route, never shadowing one).
+    .route('/', consoleRoutes(deps.consoleDir));
 
   app.notFound((c) => errorResponse(new NotFoundError(`no route ${c.req.method} ${c.req.path}`), c));
   app.onError((err, c) => errorResponse(err, c));

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { PARTNER_REFUSALS, RateLimitedError, TollgateError } from '../actors/errors';
+import { FLAG_REFUSALS, PARTNER_REFUSALS, RateLimitedError, TollgateError } from '../actors/errors';
 import { pgErrorCode } from '../control-plane/db-errors';
 
 const STATUS: Record<string, ContentfulStatusCode> = {
@@ -41,6 +41,8 @@ const STATUS: Record<string, ContentfulStatusCode> = {
 };
 // Every partner-token refusal is a 401.
 for (const code of PARTNER_REFUSALS) STATUS[code] = 401;
+// Every flag refusal (a gate, the checklist, a dependency, a second kill) is a 409.
+for (const code of FLAG_REFUSALS) STATUS[code] = 409;
 
 export function statusOf(code: string): ContentfulStatusCode {
   return STATUS[code] ?? 500;

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildConsole } from './build-console';
 
 interface FileResult {
   file: string;
@@ -21,6 +22,7 @@ interface FileResult {
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', '.tollgate']);
+const NEEDS_CONSOLE = /^console\/e2e\/|^test\/integration\/server\.test\.ts$/;
 const concurrency = Math.max(1, Math.floor(Number(process.env.TEST_CONCURRENCY)) || 2);
 const timeoutMs = Math.max(1, Number(process.env.TEST_FILE_TIMEOUT_MS) || 10 * 60_000);
 
@@ -100,6 +102,9 @@ async function main(): Promise<number> {
   const filters = process.argv.slice(2);
   const files = findTests(root).filter((f) => selected(f, filters));
   if (files.length === 0) console.log(`No *.test.ts files found${filters.length ? ` matching ${filters.join(' ')}` : ''}.`);
+  // Browser suites and `npm start` serve console/dist: build it once here, so
+  // two suites starting together never build it at the same time.
+  if (files.some((f) => NEEDS_CONSOLE.test(f)) && (await buildConsole('stale'))) console.log('console built (console/dist)');
   const queue = [...files];
   const results: FileResult[] = [];
   const worker = async (): Promise<void> => {

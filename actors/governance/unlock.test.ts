@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { ShareAlreadyReceivedError, UnlockExpiredError, UnlockNotOpenError } from '../errors';
-import { assertOpenForShares, countSubmission, GOVERNANCE_LOCKED_ACTIONS, isGovernanceAction, usable } from './unlock';
+import { ALWAYS_LOCKED, assertOpenForShares, countSubmission, GOVERNANCE_LOCKED_ACTIONS, isGovernanceAction, lockedActionsList, usable } from './unlock';
 
 const test = suite('governance unlock rules');
 
@@ -42,8 +42,17 @@ test('the locked-action list covers the issue’s defaults and nothing unknown p
   for (const a of ['tenant.forensic-lock.lift', 'tenant.stage.controlled-autonomy', 'tenant.risk-matrix.change', 'tenant.rollback-thresholds.change', 'oracle.exposure.open', 'baseline.reset', 'node-key.rotate', 'committee.change']) {
     assert.ok(isGovernanceAction(a), a);
   }
-  assert.is(GOVERNANCE_LOCKED_ACTIONS.length, 8);
+  // …plus the action that changes the list itself.
+  assert.ok(isGovernanceAction('governance.locked-actions.change'));
+  assert.is(GOVERNANCE_LOCKED_ACTIONS.length, 9);
   assert.not.ok(isGovernanceAction('tenant.delete'));
+});
+
+test('a new locked-action list: canonical form, known actions, the guards of the committee and the list stay', () => {
+  assert.equal(lockedActionsList(['node-key.rotate', 'committee.change', 'governance.locked-actions.change', 'committee.change']), ['committee.change', 'governance.locked-actions.change', 'node-key.rotate']);
+  assert.throws(() => lockedActionsList(['committee.change']), /governance.locked-actions.change must stay locked/);
+  assert.throws(() => lockedActionsList(['governance.locked-actions.change']), /committee.change must stay locked/);
+  assert.throws(() => lockedActionsList([...ALWAYS_LOCKED, 'tenant.delete']), /unknown governance actions: tenant.delete/);
 });
 
 test.run();

@@ -1,34 +1,53 @@
-import { ShareAlreadyReceivedError, UnlockExpiredError, UnlockNotOpenError } from '../errors';
+import { BadRequestError, ShareAlreadyReceivedError, UnlockExpiredError, UnlockNotOpenError } from '../errors';
 
 /**
  * Governance-locked actions: none of them runs without an M-of-N committee
  * unlock whose governance signature covers exactly its action and params.
- * The list changes only with the code (a governance-signed change of it is
- * not built yet). Params each endpoint binds are named beside the action.
+ * These are the actions that CAN be locked; which of them ARE locked is this
+ * list by default, and changes only by the governance-locked
+ * `governance.locked-actions.change` (see `lockedActionsList`). Params each
+ * endpoint binds are named beside the action.
  */
 export const GOVERNANCE_LOCKED_ACTIONS = [
   /** DELETE /tenants/:id/lock — params { tenantId } */
   'tenant.forensic-lock.lift',
   /** PUT /tenants/:id/stage to CONTROLLED_AUTONOMY — params { tenantId, stage: 'CONTROLLED_AUTONOMY' } */
   'tenant.stage.controlled-autonomy',
-  /** params { tenantId, riskMatrix } (not wired yet) */
+  /** PUT /tenants/:id/risk-matrix — params { tenantId, riskMatrix } */
   'tenant.risk-matrix.change',
-  /** params { tenantId, thresholds } (not wired yet) */
+  /** PUT /tenants/:id/drift/config touching rollbackRmse/rollbackBias — params { tenantId, thresholds } */
   'tenant.rollback-thresholds.change',
-  /** PUT /oracle/exposure { stage: 'OPEN' } — params { stage: 'OPEN' } (not wired yet) */
+  /** PUT /oracle/exposure { stage: 'OPEN' } — params { stage: 'OPEN' } */
   'oracle.exposure.open',
-  /** params { tenantId, ... } (not wired yet) */
+  /** POST /tenants/:id/drift/baseline/reset — params { tenantId, days } */
   'baseline.reset',
-  /** params { kid } (not wired yet) */
+  /** POST /keys/rotate — params { kid } (the key being replaced) */
   'node-key.rotate',
   /** PUT /governance/committee when one exists — params { committeeDigest } */
   'committee.change',
+  /** PUT /governance/locked-actions — params { lockedActions } (sorted) */
+  'governance.locked-actions.change',
 ] as const;
 export type GovernanceAction = (typeof GOVERNANCE_LOCKED_ACTIONS)[number];
 
 /** Whether `action` is one of the governance-locked actions. */
 export function isGovernanceAction(action: string): action is GovernanceAction {
   return (GOVERNANCE_LOCKED_ACTIONS as readonly string[]).includes(action);
+}
+
+/** Never unlockable by a list change: otherwise one change could hand every action to a single ADMIN. */
+export const ALWAYS_LOCKED: readonly GovernanceAction[] = ['committee.change', 'governance.locked-actions.change'];
+
+/**
+ * Validates a proposed list of locked actions and returns it in its one
+ * canonical form (unique, sorted) — the form the committee signs.
+ */
+export function lockedActionsList(list: readonly string[]): GovernanceAction[] {
+  const unknown = list.filter((a) => !isGovernanceAction(a));
+  if (unknown.length > 0) throw new BadRequestError(`unknown governance actions: ${unknown.join(', ')}; the lockable ones are ${GOVERNANCE_LOCKED_ACTIONS.join(', ')}`);
+  const missing = ALWAYS_LOCKED.filter((a) => !list.includes(a));
+  if (missing.length > 0) throw new BadRequestError(`${missing.join(' and ')} must stay locked (they guard the committee and this list itself)`);
+  return [...new Set(list as GovernanceAction[])].sort();
 }
 
 export const DEFAULT_UNLOCK_TTL_MS = 24 * 60 * 60 * 1000;

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TrafficWindow } from '../../control-plane/oracle/traffic';
+import { histogramQuantile, latencyBucket, mergeFigures, TrafficWindow } from '../../control-plane/oracle/traffic';
 import { evaluateBreakers, type MinuteStats } from './breakers';
 
 const m = (minute: number, p95Ms: number | null, requests = 200, authRefusals = 0): MinuteStats => ({ minute, p95Ms, requests, authRefusals });
@@ -32,6 +32,25 @@ test('the traffic window measures per-minute p95 and auth refusals, leaving out 
   assert.is(first!.p95Ms, 10);
   for (let i = 0; i < 100; i++) w.record(t0 + 120_000 + i, 400, 200, false);
   assert.is(w.completeMinutes(t0 + 180_000).at(-1)!.p95Ms, 400);
+});
+
+test('latency histograms: exact at whole milliseconds up to 1 s, within 1% above; they add up across nodes', () => {
+  const h: Record<string, number> = {};
+  for (const ms of [149.2, 150, 150.4]) h[latencyBucket(ms)] = (h[latencyBucket(ms)] ?? 0) + 1;
+  assert.is(histogramQuantile(h, 0.3), 150, '149.2 and 150 are "150 ms", not above it');
+  assert.is(histogramQuantile(h, 1), 151, '150.4 is above 150 ms');
+  for (const ms of [1_234, 7_777, 59_000]) {
+    const q = histogramQuantile({ [latencyBucket(ms)]: 1 }, 0.95)!;
+    assert.ok(q >= ms && q <= ms * 1.0101, `${ms} → ${q}`);
+  }
+  assert.is(histogramQuantile({}, 0.95), null);
+  const [sum] = mergeFigures([
+    { minute: 7, requests: 60, authRefusals: 2, latency: { 10: 57, 300: 3 } },
+    { minute: 7, requests: 40, authRefusals: 3, latency: { 10: 38, 300: 2 } },
+  ]);
+  assert.equal([sum!.requests, sum!.authRefusals, sum!.latency], [100, 5, { 10: 95, 300: 5 }]);
+  assert.is(histogramQuantile(sum!.latency, 0.95), 10);
+  assert.is(histogramQuantile(sum!.latency, 0.96), 300);
 });
 
 test.run();

@@ -6,7 +6,9 @@ import { ForbiddenError, GovernanceUnlockRequiredError, IllegalTransitionError }
  * Oracle exposure as a small stage machine: an ordered list of stages, who
  * may move between them, and breaker trips that step back one stage. Pure:
  * `step(state, event)` returns the next state and the effects for the host
- * to run. Shaped like the gate engine's stages so it can be replaced by it.
+ * to run. The automatic breakers are gate-engine predicates
+ * (`exposureBreakers` in ./breakers.ts); the moves between stages are people's
+ * (ADMIN, OPEN behind a governance unlock), so they stay this small machine.
  */
 export const EXPOSURE_STAGES = ['SHADOW_SYNC', 'DARK_LAUNCH', 'CANARY_1', 'CANARY_10', 'OPEN'] as const;
 export type ExposureStage = (typeof EXPOSURE_STAGES)[number];

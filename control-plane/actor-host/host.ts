@@ -6,6 +6,8 @@ import type { Bus, Msg, Subscription } from '../ports/bus';
 import type { Clock } from '../ports/clock';
 import { decodeJson, encodeJson, errorReply, okReply } from './protocol';
 import { shardOf, type ShardOwnership } from './shards';
+import type { Context } from '@opentelemetry/api';
+import { extractHeaders, inSpan, SpanKind } from '../observability/tracing';
 
 /** A port the behaviours may call through `call` effects. */
 export type PortHandler = (
@@ -50,13 +52,21 @@ export interface HostOptions {
 type ResolvedOptions = Required<Omit<HostOptions, 'metrics' | 'ports' | 'ownership'>> &
   Pick<HostOptions, 'metrics' | 'ownership'> & { ports: Record<string, PortHandler> };
 
+interface QueueItem {
+  raw: unknown;
+  msg?: Msg;
+  timerId?: string;
+  /** The sender's trace context (W3C headers on the message), when it sent one. */
+  trace?: Context;
+}
+
 interface Cell {
   readonly kind: string;
   readonly id: string;
   state: unknown;
   version: number;
   loaded: boolean;
-  queue: Array<{ raw: unknown; msg?: Msg; timerId?: string }> | null;
+  queue: Array<QueueItem> | null;
   busy: boolean;
   lastActive: number;
 }
@@ -164,6 +174,18 @@ export class ActorHost {
     return this.#cells.size;
   }
 
+  /** Messages waiting in mailboxes (the running ones included): the total and the deepest mailbox. */
+  get mailboxes(): { queued: number; deepest: number } {
+    let queued = 0;
+    let deepest = 0;
+    for (const cell of this.#cells.values()) {
+      const depth = cell.queue?.length ?? 0;
+      queued += depth;
+      if (depth > deepest) deepest = depth;
+    }
+    return { queued, deepest };
+  }
+
   /** The in-memory state of a resident actor (for tests and the console). */
   peek(kind: string, id: string): unknown {
     return this.#cells.get(`${kind}/${id}`)?.state;
@@ -203,7 +225,8 @@ export class ActorHost {
       if (msg.data.byteLength > this.#o.maxMessageBytes) {
         throw new PayloadTooLargeError(`command of ${msg.data.byteLength} bytes exceeds ${this.#o.maxMessageBytes}`);
       }
-      this.#enqueue(kind, id, { raw: decodeJson(msg.data), msg });
+      const trace = msg.headers.traceparent ? extractHeaders(msg.headers) : undefined;
+      this.#enqueue(kind, id, { raw: decodeJson(msg.data), msg, ...(trace ? { trace } : {}) });
     } catch (err) {
       if (msg.reply) msg.respond(errorReply(err));
     }
@@ -219,7 +242,7 @@ export class ActorHost {
     return cell;
   }
 
-  #enqueue(kind: string, id: string, item: { raw: unknown; msg?: Msg; timerId?: string }): void {
+  #enqueue(kind: string, id: string, item: QueueItem): void {
     const cell = this.#cell(kind, id);
     (cell.queue ??= []).push(item);
     this.#inFlight++;
@@ -231,7 +254,13 @@ export class ActorHost {
     while (cell.queue?.length) {
       const item = cell.queue.shift()!;
       const t0 = performance.now();
-      const reply = await this.#process(cell, item.raw, item.timerId);
+      const reply = item.trace
+        ? await inSpan(
+            `process ${this.#o.prefix}.${cell.kind}.{id}.cmd`,
+            { kind: SpanKind.CONSUMER, parent: item.trace, attributes: { 'messaging.system': 'nats', 'messaging.operation.type': 'process', 'tollgate.actor': `${cell.kind}/${cell.id}`, ...(tenantOf(cell) ? { 'tollgate.tenant_id': tenantOf(cell)! } : {}) } },
+            () => this.#process(cell, item.raw, item.timerId),
+          )
+        : await this.#process(cell, item.raw, item.timerId);
       if (item.msg?.reply) item.msg.respond(reply);
       this.#o.metrics?.processed(cell.kind, performance.now() - t0);
       cell.lastActive = this.#o.clock.now().getTime();
@@ -243,7 +272,7 @@ export class ActorHost {
 
   async #load(cell: Cell): Promise<void> {
     const behaviour = this.#behaviours.get(cell.kind)!;
-    const snap = await this.#o.store.load(cell.kind, cell.id);
+    const snap = await inSpan('load actor_snapshots', { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'postgresql', 'db.operation.name': 'load', 'tollgate.actor': `${cell.kind}/${cell.id}` } }, () => this.#o.store.load(cell.kind, cell.id));
     cell.state = snap ? snap.state : behaviour.initial(cell.id);
     cell.version = snap?.version ?? 0;
     cell.loaded = true;
@@ -306,7 +335,9 @@ export class ActorHost {
       else if (e.kind === 'cancelTimer') timers.cancel.push(e.timerId);
     }
     if (step.state !== cell.state || timers.set.length || timers.cancel.length) {
-      cell.version = await this.#o.store.save(cell.kind, cell.id, step.state, cell.version, timers);
+      cell.version = await inSpan('save actor_snapshots', { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'postgresql', 'db.operation.name': 'save', 'tollgate.actor': `${cell.kind}/${cell.id}` } }, () =>
+        this.#o.store.save(cell.kind, cell.id, step.state, cell.version, timers),
+      );
     }
     cell.state = step.state;
     for (const id of timers.cancel) this.#disarm(cell.kind, cell.id, id);
@@ -323,7 +354,7 @@ export class ActorHost {
       const port = this.#o.ports[e.port];
       try {
         if (!port) throw new Error(`no port ${e.port}`);
-        const out = await port(e.op, e.args, { kind: cell.kind, id: cell.id });
+        const out = await inSpan(`port ${e.port}.${e.op}`, { attributes: { 'tollgate.actor': `${cell.kind}/${cell.id}` } }, () => port(e.op, e.args, { kind: cell.kind, id: cell.id }));
         if (e.reply) reply = out.result;
         events.push(...(out.events ?? []));
       } catch (err) {

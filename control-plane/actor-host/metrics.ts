@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { HostMetrics } from './host';
 
 /** Actor-host metrics on the process registry: processed, crashes, dead letters, residents. */
-export function hostMetrics(registry: Registry, resident: () => number): HostMetrics {
+export function hostMetrics(registry: Registry, resident: () => number, mailboxes?: () => { queued: number; deepest: number }): HostMetrics {
   const processed = new Histogram({
     name: 'tollgate_actor_message_duration_seconds',
     help: 'Time to process one actor message, persist included',
@@ -20,6 +20,24 @@ export function hostMetrics(registry: Registry, resident: () => number): HostMet
       this.set(resident());
     },
   });
+  if (mailboxes) {
+    new Gauge({
+      name: 'tollgate_actor_mailbox_messages',
+      help: 'Messages waiting in actor mailboxes on this node',
+      registers: [registry],
+      collect() {
+        this.set(mailboxes().queued);
+      },
+    });
+    new Gauge({
+      name: 'tollgate_actor_mailbox_max_depth',
+      help: 'Depth of the deepest actor mailbox on this node',
+      registers: [registry],
+      collect() {
+        this.set(mailboxes().deepest);
+      },
+    });
+  }
   return {
     processed: (kind, ms) => processed.observe({ kind }, ms / 1000),
     crashed: (kind) => crashes.inc({ kind }),

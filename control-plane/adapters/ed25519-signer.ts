@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toBase64Url } from '../audit/format';
 import type { Ed25519PublicJwk, Signer } from '../ports/signer';
@@ -46,6 +46,26 @@ export class NodeEd25519Signer implements Signer {
     const { privateKey } = generateKeyPairSync('ed25519');
     writeFileSync(file, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
     return new NodeEd25519Signer(privateKey);
+  }
+
+  /**
+   * A new key for `<dir>` that replaces the current one only on `commit()`:
+   * written first as `signing-ed25519.pem.next` (0600), then renamed over the
+   * current file (atomic; the old private key is gone). `abort()` removes it.
+   * A crash in between leaves the old key in use, which stays valid.
+   */
+  static prepareReplacement(dir: string): { signer: NodeEd25519Signer; commit(): void; abort(): void } {
+    const file = join(dir, 'signing-ed25519.pem');
+    const next = `${file}.next`;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const { privateKey } = generateKeyPairSync('ed25519');
+    rmSync(next, { force: true });
+    writeFileSync(next, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
+    return {
+      signer: new NodeEd25519Signer(privateKey),
+      commit: () => renameSync(next, file),
+      abort: () => rmSync(next, { force: true }),
+    };
   }
 
   sign(message: Uint8Array): Uint8Array {

@@ -1,15 +1,31 @@
-import { and, desc, eq, isNull, lt } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt } from 'drizzle-orm';
 import { AlreadyExistsError, NotFoundError } from '../../actors/errors';
 import { actorOf, type Principal } from '../../actors/principal';
 import type { Db } from '../../db/client';
-import { alerts } from '../../db/schema';
+import { alertDeliveries, alerts } from '../../db/schema';
 import type { TenantId } from '../../db/schema/enums';
 import type { AuditLog } from '../audit/audit-store';
 import type { Clock } from '../ports/clock';
 import { isUuid } from '../registry/ids';
+import { channelAt, slaDeadline } from './alert-policy';
 
-/** The JSON shape of an alert. */
-export function alertDto(r: typeof alerts.$inferSelect) {
+type DeliveryRow = typeof alertDeliveries.$inferSelect;
+
+/** A delivery as operators see it. */
+function deliveryDto(d: DeliveryRow) {
+  return {
+    level: d.level,
+    channel: d.channel,
+    attempts: d.attempts,
+    status: d.deliveredAt ? ('delivered' as const) : d.lastError && d.attempts === 0 ? ('not_sent' as const) : ('pending' as const),
+    deliveredAt: d.deliveredAt?.toISOString() ?? null,
+    lastAttemptAt: d.lastAttemptAt?.toISOString() ?? null,
+    lastError: d.lastError,
+  };
+}
+
+/** The JSON shape of an alert, with its routing: channel, escalation level, SLA deadline, deliveries. */
+export function alertDto(r: typeof alerts.$inferSelect, deliveries: DeliveryRow[] = []) {
   return {
     id: r.id,
     tenantId: r.tenantId,
@@ -22,6 +38,12 @@ export function alertDto(r: typeof alerts.$inferSelect) {
     ackedBy: r.ackedBy,
     label: r.label,
     note: r.note,
+    channel: channelAt(r.severity, r.escalationLevel),
+    escalationLevel: r.escalationLevel,
+    escalatedAt: r.escalatedAt?.toISOString() ?? null,
+    /** When the current level must be acknowledged by (null once acknowledged). */
+    slaDeadline: r.ackedAt ? null : slaDeadline(r.severity, r.createdAt, r.escalatedAt).toISOString(),
+    deliveries: deliveries.map(deliveryDto),
   };
 }
 export type AlertDto = ReturnType<typeof alertDto>;
@@ -33,6 +55,14 @@ export class AlertService {
     private readonly audit: AuditLog,
     private readonly clock: Clock,
   ) {}
+
+  async #deliveriesOf(ids: string[]): Promise<Map<string, DeliveryRow[]>> {
+    const out = new Map<string, DeliveryRow[]>();
+    if (!ids.length) return out;
+    const rows = await this.db.select().from(alertDeliveries).where(inArray(alertDeliveries.alertId, ids)).orderBy(asc(alertDeliveries.level));
+    for (const d of rows) out.set(d.alertId, [...(out.get(d.alertId) ?? []), d]);
+    return out;
+  }
 
   async list(opts: { tenantId?: string; open?: boolean; before?: string; limit: number }): Promise<{ items: AlertDto[]; next?: string }> {
     const rows = await this.db
@@ -47,7 +77,9 @@ export class AlertService {
       )
       .orderBy(desc(alerts.createdAt))
       .limit(opts.limit + 1);
-    const items = rows.slice(0, opts.limit).map(alertDto);
+    const page = rows.slice(0, opts.limit);
+    const deliveries = await this.#deliveriesOf(page.map((r) => r.id));
+    const items = page.map((r) => alertDto(r, deliveries.get(r.id)));
     return rows.length > opts.limit ? { items, next: items[items.length - 1]!.createdAt } : { items };
   }
 
@@ -66,7 +98,7 @@ export class AlertService {
       await this.audit.append(tx, { actor: actorOf(by), action: 'alert.acknowledged', subject: `alert:${id}`, payload: { tenantId: updated.tenantId, kind: updated.kind, severity: updated.severity, label: input.label ?? null, note: input.note ?? null } });
       return updated;
     });
-    if (row) return alertDto(row);
+    if (row) return alertDto(row, (await this.#deliveriesOf([row.id])).get(row.id));
     const [existing] = await this.db.select().from(alerts).where(eq(alerts.id, id));
     if (!existing) throw new NotFoundError(`no alert ${id}`);
     throw new AlreadyExistsError(`alert ${id} was already acknowledged by ${existing.ackedBy} at ${existing.ackedAt?.toISOString()}`);

@@ -6,6 +6,7 @@ import { CanaryInputError, evaluateCsvFiles, summarizeCanary } from './canary-ev
 import { DriftInputError, compareCsvFiles, formatJson, summarizeComparison } from './drift-compare';
 import { COMMITTEE_COMMANDS } from './committee';
 import { USER_COMMANDS } from './user';
+import { DEMO_COMMANDS } from './demo';
 import { parseSavedResponse, verifyOracleResponse } from './oracle-verify';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { mintPartnerToken } from '../oracle/mint-token';
@@ -349,12 +350,10 @@ const token: Command = {
 };
 
 /** Implemented commands. Add a row to add a command. */
-export const COMMANDS: readonly Command[] = [auditVerify, driftCompare, canaryEvaluate, oracleVerify, token, ...COMMITTEE_COMMANDS, ...USER_COMMANDS];
+export const COMMANDS: readonly Command[] = [auditVerify, driftCompare, canaryEvaluate, oracleVerify, token, ...COMMITTEE_COMMANDS, ...USER_COMMANDS, ...DEMO_COMMANDS];
 
 /** Listed in the usage; exit 2 with "not available yet" until implemented. */
-export const COMING: readonly (readonly string[])[] = [
-  ['demo'],
-];
+export const COMING: readonly (readonly string[])[] = [];
 
 // ---------------------------------------------------------------- dispatch
 
@@ -366,9 +365,7 @@ export function usage(): string {
     'Commands:',
     ...rows,
     '',
-    'Coming (not available yet in this version):',
-    ...COMING.map((p) => `  tollgate ${p.join(' ')}`),
-    '',
+    ...(COMING.length ? ['Coming (not available yet in this version):', ...COMING.map((p) => `  tollgate ${p.join(' ')}`), ''] : []),
     "Run 'tollgate help <command>' or 'tollgate <command> --help' for a command's options.",
     'Exit codes: 0 ok, 1 verification failed, 2 usage error.',
   ].join('\n');

@@ -27,7 +27,7 @@ test('tollgate token mints a one-use partner JWT the oracle verifier accepts; --
     const publicKey = createPublicKey({ key: JSON.parse(jwk.out), format: 'jwk' });
     const minted = await run('token', '--key', file, '--partner', 'acme', '--ttl', '120');
     assert.is(minted.code, 0, minted.err);
-    const verifier = new PartnerTokenVerifier({ audience: 'tollgate-oracle', clock: systemClock, partner: (id) => (id === 'acme' ? { id, alg, internal: false, rateLimitPerSecond: 1, key: publicKey } : undefined) });
+    const verifier = new PartnerTokenVerifier({ audience: 'tollgate-oracle', clock: systemClock, partner: (id) => (id === 'acme' ? { id, alg, internal: false, rateLimitPerSecond: 1, audiences: null, key: publicKey } : undefined) });
     const v = await verifier.verify(minted.out.trim());
     assert.is(v.partner.id, 'acme');
   }

@@ -202,7 +202,7 @@ export class DriftService {
         },
         now,
       );
-      if (alert.created && report.lastEventTs) this.deps.metrics?.detectionLatency((now.getTime() - Date.parse(report.lastEventTs)) / 1000);
+      if (alert.created && report.lastEventTs) this.deps.metrics?.detectionLatency((now.getTime() - Date.parse(report.lastEventTs)) / 1000, tenantId);
       if (created) events.push({ tenantId, type: 'drift.breach', data: { tenantId, modelVersionId, day: report.day, score: report.score, driftScore: report.driftScore, reportId: stored } });
     }
     this.#tell(tenantId, { type: 'reportStored', day: report.day });

@@ -1,8 +1,8 @@
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { governanceCommittees, governanceUnlocks } from '../../db/schema';
+import { governanceCommittees, governanceSettings, governanceUnlocks } from '../../db/schema';
 import { GovernanceUnlockInvalidError, GovernanceUnlockRequiredError } from '../../actors/errors';
-import { usable, type GovernanceAction } from '../../actors/governance/unlock';
+import { ALWAYS_LOCKED, GOVERNANCE_LOCKED_ACTIONS, isGovernanceAction, usable, type GovernanceAction } from '../../actors/governance/unlock';
 import { actorOf, type Principal } from '../../actors/principal';
 import type { AuditLog } from '../audit/audit-store';
 import type { Clock } from '../ports/clock';
@@ -17,7 +17,19 @@ import { actionHash, actionSigningInput, verify } from './share-crypto';
  * (single use, also enforced by a trigger), so a failed action does not burn it.
  */
 export interface GovernanceGate {
-  requireUnlock(tx: Db, action: GovernanceAction, params: Record<string, unknown>, unlockId: string | undefined, by: Principal): Promise<{ unlockId: string }>;
+  /**
+   * `unlockId: null` when the action is not locked now (taken off the list by
+   * a governance-signed change): the endpoint's role checks alone apply and
+   * an unlock passed anyway is left unspent.
+   */
+  requireUnlock(tx: Db, action: GovernanceAction, params: Record<string, unknown>, unlockId: string | undefined, by: Principal): Promise<{ unlockId: string | null }>;
+}
+
+/** The locked actions now: the stored list, or every lockable action by default. */
+export async function currentLockedActions(db: Db): Promise<{ lockedActions: GovernanceAction[]; changedBy: string | null; changedAt: Date | null; unlockId: string | null }> {
+  const [row] = await db.select().from(governanceSettings).where(eq(governanceSettings.id, 1)).limit(1);
+  if (!row) return { lockedActions: [...GOVERNANCE_LOCKED_ACTIONS], changedBy: null, changedAt: null, unlockId: null };
+  return { lockedActions: row.lockedActions.filter(isGovernanceAction), changedBy: row.changedBy, changedAt: row.changedAt, unlockId: row.unlockId };
 }
 
 export const INIT_HINT = 'run `npx tollgate committee init --members members.json --threshold 5` to create the committee';
@@ -47,6 +59,7 @@ export async function runGoverned<T>(db: Db, audit: AuditLog, by: Principal, fn:
 export function databaseGate(clock: Clock, audit: AuditLog): GovernanceGate {
   return {
     async requireUnlock(tx, action, params, unlockId, by) {
+      if (!ALWAYS_LOCKED.includes(action) && !(await currentLockedActions(tx)).lockedActions.includes(action)) return { unlockId: null };
       const [committee] = await tx.select().from(governanceCommittees).where(eq(governanceCommittees.active, true)).limit(1);
       if (!committee) {
         throw new GovernanceUnlockRequiredError(`${action} is governance-locked and no committee exists yet: ${INIT_HINT}`, { details: { action, unlockId: unlockId ?? null } });

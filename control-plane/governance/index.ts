@@ -5,6 +5,7 @@ import type { Clock } from '../ports/clock';
 import type { RegistryService } from '../registry/registry-service';
 import { CommitteeStore } from './committee-store';
 import { databaseGate, type GovernanceGate } from './gate';
+import { LockedActionsService } from './locked-actions';
 import { TenantControls } from './tenant-controls';
 import { UnlockService, type UnlockDto } from './unlock-service';
 
@@ -20,6 +21,7 @@ export interface Governance {
   committees: CommitteeStore;
   unlocks: UnlockService;
   controls: TenantControls;
+  lockedActions: LockedActionsService;
 }
 
 /** Wires the governance services over one database. */
@@ -38,5 +40,6 @@ export function buildGovernance(
     committees: new CommitteeStore(db, audit, clock, gate),
     unlocks: new UnlockService(db, audit, clock, registry, log, onUnlockChange),
     controls: new TenantControls(db, audit, clock, registry, gate, onTenantEvent),
+    lockedActions: new LockedActionsService(db, audit, clock, gate),
   };
 }

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { tenants, type TenantRow, type RiskMatrix, type RolloutPolicy } from '../../db/schema';
+import { tenants, type TenantEconomics, type TenantRow, type RiskMatrix, type RolloutPolicy } from '../../db/schema';
 import type { TenantId, TenantStage } from '../../db/schema/enums';
 import { IllegalTransitionError, LockedError, NotFoundError } from '../../actors/errors';
 import { actorOf, type Principal } from '../../actors/principal';
@@ -152,6 +152,31 @@ export class TenantControls {
         action: 'tenant.risk-matrix.changed',
         subject: `tenant:${tenantId}`,
         payload: { tenantId, from: tenant.riskMatrix, to: input.riskMatrix, justification: input.justification, unlockId },
+      });
+      return updated!;
+    });
+    return this.#published('tenant.updated', before!, row);
+  }
+
+  /** PUT …/economics: MANAGER sets what accuracy is worth (the ROI figures' money); audited; the same value again writes nothing. */
+  async setEconomics(tenantId: string, input: { economics: TenantEconomics; justification: string }, by: Principal): Promise<TenantDto> {
+    await this.registry.requireRoleAudited(by, 'MANAGER', 'setting tenant economics', `tenant:${tenantId}`);
+    let before: TenantRow | undefined;
+    const row = await this.db.transaction(async (txRaw) => {
+      const tx = txRaw as unknown as Db;
+      const tenant = (before = await this.load(tx, tenantId));
+      const same = tenant.economics?.valuePerErrorUnitUsd === input.economics.valuePerErrorUnitUsd && tenant.economics?.unit === input.economics.unit;
+      if (same) return tenant;
+      const [updated] = await tx
+        .update(tenants)
+        .set({ economics: input.economics, revision: tenant.revision + 1, updatedAt: this.clock.now() })
+        .where(eq(tenants.id, tenant.id))
+        .returning();
+      await this.audit.append(tx, {
+        actor: actorOf(by),
+        action: 'tenant.economics.changed',
+        subject: `tenant:${tenantId}`,
+        payload: { tenantId, from: tenant.economics ?? null, to: input.economics, justification: input.justification },
       });
       return updated!;
     });

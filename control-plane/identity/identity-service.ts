@@ -26,6 +26,7 @@ function digest(token: string): string {
 export class IdentityService {
   readonly #cache = new Map<string, { principal: Principal | null; until: number; expiresAt: number }>();
   readonly #bootstrapDigest: Buffer | null;
+  readonly #revokeListeners = new Set<(revoked: { name: string; tokenId: string }) => void>();
 
   constructor(
     private readonly db: Db,
@@ -113,6 +114,19 @@ export class IdentityService {
     });
     if (!revoked) throw new NotFoundError(`user ${name} has no active token ${tokenId}`);
     this.#cache.delete(revoked);
+    for (const listener of this.#revokeListeners) {
+      try {
+        listener({ name, tokenId });
+      } catch {
+        // a listener never undoes a committed revocation
+      }
+    }
+  }
+
+  /** Told after each revocation on this node (the live console disconnects its sessions at once). Returns the unsubscribe. */
+  onRevoked(listener: (revoked: { name: string; tokenId: string }) => void): () => void {
+    this.#revokeListeners.add(listener);
+    return () => this.#revokeListeners.delete(listener);
   }
 
   /**

@@ -2,6 +2,9 @@ import { Redis } from 'ioredis';
 import Redlock, { ExecutionError, Lock as RedlockLease, ResourceLockedError, type Settings } from 'redlock';
 import { LockHeldError, LockLostError, UnavailableError } from '../../actors/errors';
 import type { FenceSource, Lock, LockLease } from '../ports/lock';
+import { FAIR_RELEASE_SCRIPT, fairAcquireScript, freeChannel, LEAVE_QUEUE_SCRIPT, lockValue } from './fair-queue';
+import { FreeSignals } from './free-signals';
+import { decideWhenQuorumIsOutOfReach } from './quorum-vote';
 
 export interface RedlockLockOptions {
   /** Redlock retries before giving up; 0 (default) makes a held lock an immediate refusal. */
@@ -10,17 +13,27 @@ export interface RedlockLockOptions {
   retryJitterMs?: number;
   /** Prefix of every Redis key (tests isolate themselves with it). */
   keyPrefix?: string;
+  /**
+   * A waiter not seen for this long leaves the queue (default: five retry
+   * intervals, at least 250 ms). See fair-queue.ts.
+   */
+  waiterStaleMs?: number;
 }
 
 /**
  * The production mutex: Redlock over one ioredis client per independent
  * Redis node (REDIS_URLS), quorum N/2+1, with fencing tokens from the fence
- * store taken after the quorum is reached.
+ * store taken after the quorum is reached. Callers that wait (retryCount > 0)
+ * are served first come, first served (fair-queue.ts).
  */
 export class RedlockLock implements Lock {
   readonly #redlock: Redlock;
   readonly #clients: Redis[];
   readonly #prefix: string;
+  readonly #retry: { count: number; delayMs: number; jitterMs: number };
+  readonly #signals: FreeSignals;
+  /** The value the next redlock attempt uses (read synchronously by its `_random`). */
+  #value = '';
 
   constructor(
     clients: Redis[],
@@ -31,13 +44,26 @@ export class RedlockLock implements Lock {
     if (clients.length === 0) throw new Error('RedlockLock needs at least one Redis client');
     this.#clients = clients;
     this.#prefix = options.keyPrefix ?? '';
+    const retryCount = options.retryCount ?? 0;
+    const retryDelay = options.retryDelayMs ?? 50;
+    const retryJitter = options.retryJitterMs ?? 25;
+    const staleMs = options.waiterStaleMs ?? Math.max(250, 5 * (retryDelay + retryJitter));
+    this.#retry = { count: retryCount, delayMs: retryDelay, jitterMs: retryJitter };
+    this.#signals = new FreeSignals(clients[0]!);
     // redlock's types name ioredis 4; ioredis 6 has the same eval/evalsha surface.
-    this.#redlock = new Redlock(clients as never, {
-      retryCount: options.retryCount ?? 0,
-      retryDelay: options.retryDelayMs ?? 50,
-      retryJitter: options.retryJitterMs ?? 25,
-      automaticExtensionThreshold: 500,
-    } satisfies Partial<Settings>);
+    // Each redlock call is one attempt; this class retries (it keeps the caller's place and wakes on release).
+    this.#redlock = new Redlock(
+      clients as never,
+      { retryCount: 0, retryDelay, retryJitter, automaticExtensionThreshold: 500 } satisfies Partial<Settings>,
+      // redlock 5 beta takes only functions here (a string is silently ignored).
+      { acquireScript: () => fairAcquireScript(staleMs), releaseScript: () => FAIR_RELEASE_SCRIPT },
+    );
+    // The lock value carries the first attempt's time and whether the caller waits (fair-queue.ts), and
+    // stays the same across a caller's attempts; redlock draws it synchronously at the start of each
+    // acquire from this (private, so set on the instance) method.
+    (this.#redlock as unknown as { _random: () => string })._random = () => this.#value;
+    // A split vote (even node count) must end the attempt, not hang it.
+    decideWhenQuorumIsOutOfReach(this.#redlock);
     // Redlock reports each node's failed vote as an 'error' event; the outcome is what counts.
     this.#redlock.on('error', () => undefined);
   }
@@ -51,11 +77,28 @@ export class RedlockLock implements Lock {
 
   async acquire(key: string, ttlMs: number): Promise<LockLease> {
     const resource = this.#prefix + key;
+    const value = lockValue(Date.now(), this.#retry.count > 0);
+    // Listening before the first attempt: a release that lands while an attempt is in flight still wakes us.
+    const wakeUps = this.#retry.count > 0 ? this.#signals.listen(freeChannel(resource), value) : undefined;
     let lock: RedlockLease;
     try {
-      lock = await this.#redlock.acquire([resource], Math.max(1, Math.round(ttlMs)));
-    } catch (err) {
-      throw await refusalOf(err, key);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          this.#value = value;
+          lock = await this.#redlock.acquire([resource], Math.max(1, Math.round(ttlMs)));
+          break;
+        } catch (err) {
+          const refusal = await refusalOf(err, key);
+          if (!wakeUps || attempt >= this.#retry.count || !(refusal instanceof LockHeldError)) {
+            if (wakeUps) await this.#leaveQueue(resource, value);
+            throw refusal;
+          }
+        }
+        const { delayMs, jitterMs } = this.#retry;
+        await wakeUps.next(Math.max(0, delayMs + Math.floor((Math.random() * 2 - 1) * jitterMs)));
+      }
+    } finally {
+      wakeUps?.close();
     }
     let fencingToken: number;
     try {
@@ -86,6 +129,11 @@ export class RedlockLock implements Lock {
     return lease;
   }
 
+  /** Best effort on every node: a waiter that is not removed here is dropped once stale. */
+  async #leaveQueue(resource: string, value: string): Promise<void> {
+    await Promise.all(this.#clients.map((c) => c.eval(LEAVE_QUEUE_SCRIPT, 1, resource, value).catch(() => undefined)));
+  }
+
   async releaseOwned(key: string, owner: string): Promise<boolean> {
     const stale = new RedlockLease(this.#redlock, [this.#prefix + key], owner, [], Date.now() + 1);
     try {
@@ -97,6 +145,7 @@ export class RedlockLock implements Lock {
   }
 
   async close(): Promise<void> {
+    await this.#signals.close();
     if (!this.ownsClients) return;
     await Promise.all(this.#clients.map((c) => (c.status === 'ready' ? c.quit().then(() => undefined) : Promise.resolve(c.disconnect()))));
   }
@@ -120,7 +169,7 @@ async function refusalOf(err: unknown, key: string): Promise<Error> {
   const stats = await Promise.all(err.attempts).catch(() => []);
   const reasons = stats.flatMap((s) => [...s.votesAgainst.values()]);
   if (reasons.some((r) => r instanceof ResourceLockedError)) {
-    return new LockHeldError(`${key} is held by another job`, { details: { key } });
+    return new LockHeldError(`${key} is held by another job (or others are queued for it)`, { details: { key } });
   }
   return new UnavailableError(`no Redlock quorum for ${key}: ${reasons.map((r) => r.message).join('; ') || err.message}`, { cause: err });
 }

@@ -6,13 +6,15 @@ import { admits, canaryCohort, step, type ExposureEvent, type ExposureStage, typ
 import { actorOf, type Principal } from '../../actors/principal';
 import type { Db } from '../../db/client';
 import { alerts, oracleExposure } from '../../db/schema';
+import type { AlertInput } from '../alerts/raise-alert';
 import type { AuditLog } from '../audit/audit-store';
 import type { Clock } from '../ports/clock';
 import type { Partner, PartnerRegistry } from './partners';
+import type { ClusterTraffic } from './cluster-traffic';
 import { TrafficWindow } from './traffic';
 
-/** Accepts or refuses a governance unlock for an action (the governance service; default refuses). */
-export type VerifyUnlock = (unlockId: string, action: { action: string; params: Record<string, unknown> }) => Promise<boolean>;
+/** Accepts or refuses a governance unlock (the governance service; default refuses): whether the move may go ahead; `unlockId` absent asks whether the action is locked at all. */
+export type VerifyUnlock = (unlockId: string | undefined, action: { action: string; params: Record<string, unknown> }) => Promise<boolean>;
 
 export const refuseAllUnlocks: VerifyUnlock = async () => false;
 
@@ -40,7 +42,13 @@ export class ExposureService {
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly partners: PartnerRegistry,
-    private readonly verifyUnlock: VerifyUnlock = refuseAllUnlocks,
+    private readonly options: {
+      verifyUnlock?: VerifyUnlock | undefined;
+      /** Routes an alert to people (the shared raiseAlert); the row itself is written in the move's transaction. */
+      raise?: ((input: AlertInput) => Promise<unknown>) | undefined;
+      /** Breakers judge every node's traffic; absent: this node's only. */
+      cluster?: ClusterTraffic | undefined;
+    } = {},
   ) {
     partners.onChange(() => this.#recomputeCohort());
   }
@@ -66,7 +74,7 @@ export class ExposureService {
   /** An ADMIN's move; OPEN needs `unlockId` accepted by the governance check. */
   async set(to: ExposureStage, by: Principal, reason: string, unlockId?: string): Promise<ExposureDto> {
     await this.load();
-    const unlockAccepted = unlockId !== undefined && (await this.verifyUnlock(unlockId, { action: 'oracle.exposure.set', params: { stage: to } }));
+    const unlockAccepted = (unlockId !== undefined || to === 'OPEN') && (await (this.options.verifyUnlock ?? refuseAllUnlocks)(unlockId, { action: 'oracle.exposure.set', params: { stage: to } }));
     return this.#apply({ type: 'set', to, by: { name: by.name, role: by.role }, reason, unlockAccepted }, actorOf(by), reason);
   }
 
@@ -78,7 +86,16 @@ export class ExposureService {
 
   /** Evaluates the breakers over this node's traffic; trips one when it fires. */
   async checkBreakers(): Promise<ExposureDto | null> {
-    const trip = evaluateBreakers(this.traffic.completeMinutes(this.clock.now().getTime()));
+    const now = this.clock.now().getTime();
+    const cluster = this.options.cluster;
+    let minutes = this.traffic.completeMinutes(now);
+    if (cluster) {
+      await cluster.share(this.traffic, now);
+      await this.load();
+      // Only minutes after the last stage change count: the new stage starts clean.
+      minutes = await cluster.minutes(now, Math.floor(Date.parse(this.#row.changedAt) / 60_000));
+    }
+    const trip = evaluateBreakers(minutes);
     if (!trip || this.#row.stage === 'SHADOW_SYNC') return null;
     return this.trip(trip.breaker, trip.detail);
   }
@@ -88,6 +105,7 @@ export class ExposureService {
     const { state: next, effects } = step(state, event);
     if (next.revision === state.revision) return this.#row;
     const now = this.clock.now();
+    const raised: AlertInput[] = [];
     await this.db.transaction(async (txRaw) => {
       const tx = txRaw as unknown as Db;
       const moved = await tx
@@ -98,9 +116,15 @@ export class ExposureService {
       if (moved.length !== 1) throw new RevisionConflictError('the oracle exposure changed concurrently; reload and retry');
       for (const effect of effects) {
         if (effect.type === 'audit') await this.audit.append(tx, { actor, action: effect.action, subject: 'oracle:exposure', payload: effect.payload });
-        else await tx.insert(alerts).values({ id: randomUUID(), severity: effect.severity, kind: effect.kind, message: effect.message, details: effect.details });
+        else {
+          const alert: AlertInput = { tenantId: null, severity: effect.severity, kind: effect.kind, message: effect.message, details: effect.details, dedupeKey: `oracle:${effect.kind}:${next.revision}` };
+          await tx.insert(alerts).values({ id: randomUUID(), ...alert, tenantId: null, createdAt: now }).onConflictDoNothing({ target: alerts.dedupeKey });
+          raised.push(alert);
+        }
       }
     });
+    // After the commit: onto the alerts stream (the row exists; raiseAlert de-duplicates by key).
+    for (const alert of raised) await this.options.raise?.(alert);
     this.traffic.reset();
     await this.load();
     return this.#row;

@@ -4,15 +4,16 @@ import type { Registry } from 'prom-client';
 import type { Db } from '../../db/client';
 import type { AuditLog } from '../audit/audit-store';
 import type { Clock } from '../ports/clock';
-import type { RateLimiter } from '../ports/rate-limiter';
-import type { ReplayCache } from '../ports/replay-cache';
+import type { Admission } from '../ports/admission';
 import type { Signer } from '../ports/signer';
+import { ClusterTraffic } from './cluster-traffic';
 import { ExposureService, type VerifyUnlock } from './exposure-service';
 import { PartnerTokenVerifier } from './partner-token';
 import { PartnerRegistry } from './partners';
-import { InProcessRateLimiter, RedisRateLimiter } from './rate-limiters';
+import { RedisAdmission, SequentialAdmission } from './admission';
+import { InProcessRateLimiter } from './rate-limiters';
 import { RefusalRecorder } from './refusals';
-import { InProcessReplayCache, RedisReplayCache } from './replay-caches';
+import { InProcessReplayCache } from './replay-caches';
 import { SnapshotService, type SnapshotOptions } from './snapshots';
 import { StateVerifier } from './state-verifier';
 
@@ -21,8 +22,12 @@ export { PartnerRegistry } from './partners';
 export { SnapshotService } from './snapshots';
 
 /** What the lead wires in from other services (all optional; defaults refuse or say null). */
+import type { AlertInput } from '../alerts/raise-alert';
+
 export interface OracleHooks extends Pick<SnapshotOptions, 'latestDrift' | 'canaryState'> {
   verifyUnlock?: VerifyUnlock;
+  /** Routes breaker and split-view alerts to people (the shared raiseAlert). */
+  raiseAlert?: (input: AlertInput) => Promise<unknown>;
 }
 
 export interface OracleConfig {
@@ -31,6 +36,8 @@ export interface OracleConfig {
   redisUrl?: string;
   /** Prefix of every Redis key the oracle writes. */
   keyPrefix: string;
+  /** This node's id (its rows of the shared traffic figures). */
+  nodeId: string;
 }
 
 const REFRESH_MS = 5_000;
@@ -42,15 +49,15 @@ const REDIS_READY_WAIT_MS = 3_000;
 export async function buildOracle(deps: { db: Db; audit: AuditLog; signer: Signer; clock: Clock; metrics: Registry; log: Logger; config: OracleConfig; hooks?: OracleHooks }) {
   const { db, audit, clock, log, config } = deps;
   const partners = new PartnerRegistry(db, audit);
-  const exposure = new ExposureService(db, audit, clock, partners, deps.hooks?.verifyUnlock);
+  const cluster = new ClusterTraffic(db, config.nodeId);
+  const exposure = new ExposureService(db, audit, clock, partners, { verifyUnlock: deps.hooks?.verifyUnlock, raise: deps.hooks?.raiseAlert, cluster });
   await partners.refresh();
   await exposure.load();
   const snapshots = new SnapshotService(db, audit, deps.signer, clock, deps.hooks ?? {});
   await snapshots.tree.refresh(true);
 
   let redis: Redis | null = null;
-  let replay: ReplayCache;
-  let limiter: RateLimiter;
+  let admission: Admission;
   if (config.redisUrl) {
     // No offline queue and a short command timeout: with Redis away a request
     // fails closed at once instead of waiting for a reconnect.
@@ -63,11 +70,9 @@ export async function buildOracle(deps: { db: Db; audit: AuditLog; signer: Signe
       const timer = setTimeout(done, REDIS_READY_WAIT_MS);
       client.once('ready', done);
     });
-    replay = new RedisReplayCache(redis, config.keyPrefix);
-    limiter = new RedisRateLimiter(redis, config.keyPrefix);
+    admission = new RedisAdmission(redis, config.keyPrefix);
   } else {
-    replay = new InProcessReplayCache(clock);
-    limiter = new InProcessRateLimiter();
+    admission = new SequentialAdmission(new InProcessReplayCache(clock), new InProcessRateLimiter());
   }
   const refusals = new RefusalRecorder(deps.metrics, db, audit, clock, (err) => log.warn({ err }, 'could not audit an oracle refusal'));
   const verifier = new PartnerTokenVerifier({ audience: config.audience, clock, partner: (id) => partners.get(id) });
@@ -78,6 +83,7 @@ export async function buildOracle(deps: { db: Db; audit: AuditLog; signer: Signe
   const breakers = setInterval(() => {
     void exposure
       .checkBreakers()
+      .finally(() => cluster.prune(clock.now().getTime()).catch(() => undefined))
       .then((moved) => moved && log.error({ stage: moved.stage, reason: moved.reason }, 'oracle breaker tripped: exposure reverted'))
       .catch((err: unknown) => log.warn({ err }, 'oracle breaker check failed'));
   }, BREAKER_CHECK_MS);
@@ -99,7 +105,7 @@ export async function buildOracle(deps: { db: Db; audit: AuditLog; signer: Signe
     partners,
     exposure,
     snapshots,
-    auth: { verifier, replay, limiter, exposure, refusals, clock },
+    auth: { verifier, admission, exposure, refusals, clock },
     verifyState,
     close: async () => {
       clearInterval(stateChecks);

@@ -3,11 +3,14 @@ import * as assert from 'uvu/assert';
 import { ManualClock } from '../ports/clock';
 import type { RateLimiter } from '../ports/rate-limiter';
 import type { ReplayCache } from '../ports/replay-cache';
+import type { Admission } from '../ports/admission';
 
 export interface LimitsContext {
   clock: ManualClock;
   replay: ReplayCache;
   limiter: RateLimiter;
+  /** Claim + rate slot in one step, over the same backend. */
+  admission: Admission;
 }
 
 /**
@@ -64,5 +67,29 @@ export function limitsContract(test: Test, ctx: () => Promise<LimitsContext>): v
     const results = await Promise.all(Array.from({ length: 1_000 }, () => limiter.hit('burst', 1_000, 1_000, now)));
     assert.is(results.filter((r) => r.allowed).length, 1_000);
     assert.is((await limiter.hit('burst', 1_000, 1_000, now)).allowed, false);
+  });
+
+  test('admission: first use takes a slot; a replay is refused without one; over the limit the token is still burnt', async () => {
+    const { clock, admission } = await ctx();
+    const now = clock.now();
+    const exp = new Date(now.getTime() + 60_000);
+    const rate = { key: 'acme', limit: 2, windowMs: 1_000 };
+    assert.equal(await admission.admit({ key: 'acme:j1', expiresAt: exp }, rate, now), { replayed: false, allowed: true, retryAfterMs: 0 });
+    const replay = await admission.admit({ key: 'acme:j1', expiresAt: exp }, rate, now);
+    assert.is(replay.replayed, true);
+    assert.is(replay.allowed, false);
+    assert.is((await admission.admit({ key: 'acme:j2', expiresAt: exp }, rate, now)).allowed, true, 'the replay used no slot');
+    const over = await admission.admit({ key: 'acme:j3', expiresAt: exp }, rate, new Date(now.getTime() + 100));
+    assert.equal([over.replayed, over.allowed, over.retryAfterMs], [false, false, 900]);
+    const later = new Date(now.getTime() + 1_500);
+    assert.is((await admission.admit({ key: 'acme:j3', expiresAt: exp }, rate, later)).replayed, true, 'refused for its rate, the token stays used');
+  });
+
+  test('admission: of 50 concurrent uses of one token exactly one is admitted', async () => {
+    const { clock, admission } = await ctx();
+    const now = clock.now();
+    const results = await Promise.all(Array.from({ length: 50 }, () => admission.admit({ key: 'race', expiresAt: new Date(now.getTime() + 60_000) }, { key: 'p', limit: 1_000, windowMs: 1_000 }, now)));
+    assert.is(results.filter((r) => r.allowed).length, 1);
+    assert.is(results.filter((r) => r.replayed).length, 49);
   });
 }

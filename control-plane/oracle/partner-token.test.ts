@@ -12,8 +12,11 @@ const ed = generateKeyPairSync('ed25519');
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const other = generateKeyPairSync('ed25519');
 const partners = new Map<string, Partner>([
-  ['acme', { id: 'acme', alg: 'EdDSA', internal: false, rateLimitPerSecond: 1000, key: ed.publicKey }],
-  ['ecorp', { id: 'ecorp', alg: 'ES256', internal: false, rateLimitPerSecond: 1000, key: ec.publicKey }],
+  ['acme', { id: 'acme', alg: 'EdDSA', internal: false, rateLimitPerSecond: 1000, audiences: null, key: ed.publicKey }],
+  ['ecorp', { id: 'ecorp', alg: 'ES256', internal: false, rateLimitPerSecond: 1000, audiences: null, key: ec.publicKey }],
+  // Registered for two oracle deployments, not this one's staging twin.
+  ['multi', { id: 'multi', alg: 'EdDSA', internal: false, rateLimitPerSecond: 1000, audiences: new Set([AUD, 'tollgate-oracle-eu']), key: ed.publicKey }],
+  ['elsewhere', { id: 'elsewhere', alg: 'EdDSA', internal: false, rateLimitPerSecond: 1000, audiences: new Set(['tollgate-oracle-eu']), key: ed.publicKey }],
 ]);
 const clock = new ManualClock(Date.UTC(2026, 5, 1));
 const now = () => Math.floor(clock.now().getTime() / 1000);
@@ -94,6 +97,13 @@ test('typ, iss, aud, missing claims', async () => {
   assert.is(await refusal(mint({ header: { typ: undefined } })), 'JWT_BAD_TYP');
   assert.is(await refusal(mint({ claims: { iss: 'ecorp' } })), 'JWT_BAD_ISSUER');
   assert.is(await refusal(mint({ claims: { aud: 'someone-else' } })), 'JWT_BAD_AUDIENCE');
+  // Per-partner allowed audiences.
+  assert.is(await refusal(mint({ partnerId: 'multi' })), 'ACCEPTED');
+  assert.is(await refusal(mint({ partnerId: 'multi', claims: { aud: [AUD, 'tollgate-oracle-eu'] } })), 'ACCEPTED');
+  assert.is(await refusal(mint({ partnerId: 'multi', claims: { aud: [AUD, 'tollgate-oracle-staging'] } })), 'JWT_BAD_AUDIENCE');
+  assert.is(await refusal(mint({ partnerId: 'elsewhere' })), 'JWT_BAD_AUDIENCE');
+  // Without a list, this oracle's audience is enough (extra audiences are the partner's business).
+  assert.is(await refusal(mint({ claims: { aud: [AUD, 'tollgate-oracle-staging'] } })), 'ACCEPTED');
   for (const claim of ['iss', 'aud', 'exp', 'iat', 'jti']) assert.is(await refusal(mint({ claims: { [claim]: undefined } })), 'JWT_MISSING_CLAIM', claim);
   assert.is(await refusal(mint({ claims: { jti: 'j'.repeat(200) } })), 'JWT_MISSING_CLAIM');
 });

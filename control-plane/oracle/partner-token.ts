@@ -96,7 +96,7 @@ export class PartnerTokenVerifier {
       verifySignature(partner.alg === 'EdDSA' ? null : 'sha256', Buffer.from(`${h}.${p}`), partner.alg === 'EdDSA' ? partner.key : { key: partner.key, dsaEncoding: 'ieee-p1363' }, signature);
     if (!ok) refuse('JWT_BAD_SIGNATURE', 'the signature does not verify with the partner key', partner.id);
     const payload = readClaims(p, partner.id);
-    checkClaims(payload, { issuer: partner.id, audience: this.options.audience, now: this.options.clock.now().getTime() / 1000, skew: this.#skew }, partner.id);
+    checkClaims(payload, { issuer: partner.id, audience: this.options.audience, allowed: partner.audiences, now: this.options.clock.now().getTime() / 1000, skew: this.#skew }, partner.id);
     const { jti, exp, iat } = payload;
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) refuse('JWT_MISSING_CLAIM', `jti must be a string of 1..${MAX_JTI_LENGTH} characters`, partner.id);
     if (typeof exp !== 'number' || typeof iat !== 'number') return refuse('JWT_MISSING_CLAIM', 'exp and iat must be numbers', partner.id);
@@ -121,13 +121,18 @@ function readClaims(encoded: string, partnerId: string): Record<string, unknown>
  * exp, iat and jti required; exp, nbf and iat checked against the clock with
  * the skew; a token older than its maximum lifetime is expired.
  */
-function checkClaims(c: Record<string, unknown>, o: { issuer: string; audience: string; now: number; skew: number }, partnerId: string): void {
+function checkClaims(c: Record<string, unknown>, o: { issuer: string; audience: string; allowed: ReadonlySet<string> | null; now: number; skew: number }, partnerId: string): void {
   const no = (code: PartnerRefusal, message: string) => refuse(code, message, partnerId);
   for (const claim of ['iss', 'aud', 'exp', 'iat', 'jti']) if (c[claim] === undefined) no('JWT_MISSING_CLAIM', `the "${claim}" claim is required`);
   for (const claim of ['exp', 'iat', 'nbf']) if (c[claim] !== undefined && (typeof c[claim] !== 'number' || !Number.isFinite(c[claim]))) no('JWT_MALFORMED', `the "${claim}" claim must be a number`);
   if (c.iss !== o.issuer) no('JWT_BAD_ISSUER', 'iss must be the partner id named by kid');
   const aud = c.aud;
   if (!(aud === o.audience || (Array.isArray(aud) && aud.includes(o.audience)))) no('JWT_BAD_AUDIENCE', 'aud does not name this oracle');
+  // A partner registered with allowed audiences: this oracle must be one of them, and so must every aud it names.
+  if (o.allowed) {
+    if (!o.allowed.has(o.audience)) no('JWT_BAD_AUDIENCE', `partner ${partnerId} is not allowed to call this oracle (audience ${o.audience})`);
+    if (Array.isArray(aud) && aud.some((a) => typeof a !== 'string' || !o.allowed!.has(a))) no('JWT_BAD_AUDIENCE', 'aud names an audience this partner is not allowed');
+  }
   const exp = c.exp as number;
   const iat = c.iat as number;
   if (exp <= o.now - o.skew) no('JWT_EXPIRED', 'the token has expired');

@@ -18,6 +18,8 @@ export interface PartnerInput {
   publicKeyJwk: PartnerJwk;
   internal?: boolean | undefined;
   rateLimitPerSecond?: number | undefined;
+  /** The `aud` values its tokens may carry; absent = this oracle's audience only. */
+  audiences?: string[] | undefined;
 }
 
 /** A registered partner with its key imported once (node:crypto KeyObject). */
@@ -26,6 +28,8 @@ export interface Partner {
   readonly alg: PartnerAlg;
   readonly internal: boolean;
   readonly rateLimitPerSecond: number;
+  /** Null: only this oracle's configured audience. */
+  readonly audiences: ReadonlySet<string> | null;
   readonly key: KeyObject;
 }
 
@@ -35,6 +39,7 @@ export interface PartnerDto {
   publicKeyJwk: PartnerJwk;
   internal: boolean;
   rateLimitPerSecond: number;
+  audiences: string[] | null;
   createdAt: string;
 }
 
@@ -70,6 +75,7 @@ function toDto(row: OraclePartnerRow): PartnerDto {
     publicKeyJwk: row.publicKeyJwk as PartnerJwk,
     internal: row.internal,
     rateLimitPerSecond: row.rateLimitPerSecond,
+    audiences: row.audiences ?? null,
     createdAt: row.createdAt.toISOString(),
   };
 }
@@ -127,13 +133,14 @@ export class PartnerRegistry {
             publicKeyJwk: input.publicKeyJwk,
             internal: input.internal ?? false,
             rateLimitPerSecond: input.rateLimitPerSecond ?? DEFAULT_PARTNER_RATE_LIMIT,
+            audiences: input.audiences ? [...new Set(input.audiences)] : null,
           })
           .returning();
         await this.audit.append(tx, {
           actor: actorOf(by),
           action: 'oracle.partner.registered',
           subject: `partner:${input.id}`,
-          payload: { id: input.id, alg, publicKeyJwk: input.publicKeyJwk, internal: created!.internal, rateLimitPerSecond: created!.rateLimitPerSecond },
+          payload: { id: input.id, alg, publicKeyJwk: input.publicKeyJwk, internal: created!.internal, rateLimitPerSecond: created!.rateLimitPerSecond, audiences: created!.audiences ?? null },
         });
         return created!;
       });
@@ -157,6 +164,7 @@ export class PartnerRegistry {
       alg: row.alg,
       internal: row.internal,
       rateLimitPerSecond: row.rateLimitPerSecond,
+      audiences: row.audiences ? new Set(row.audiences) : null,
       key: importPartnerKey(row.publicKeyJwk as PartnerJwk),
     });
   }

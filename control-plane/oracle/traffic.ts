@@ -1,43 +1,80 @@
 import type { MinuteStats } from '../../actors/oracle/breakers';
 
 const KEEP_MINUTES = 5;
-const MAX_SAMPLES = 20_000;
 
-interface Bucket {
+/**
+ * A latency histogram that merges across nodes: 1 ms buckets up to 1 s (a
+ * bucket holds (k-1, k] ms and stands for k), then 1% log buckets. Breaker
+ * thresholds are whole milliseconds, so the p95 it gives compares exactly.
+ */
+export type LatencyHistogram = Record<string, number>;
+
+const LOG_BASE = Math.log(1.01);
+
+export function latencyBucket(ms: number): number {
+  if (!(ms > 0)) return 0;
+  if (ms <= 1000) return Math.ceil(ms);
+  return 1000 + Math.ceil(Math.log(ms / 1000) / LOG_BASE);
+}
+
+export function bucketUpperMs(bucket: number): number {
+  return bucket <= 1000 ? bucket : 1000 * Math.exp((bucket - 1000) * LOG_BASE);
+}
+
+/** The q-quantile of a histogram (the upper bound of the bucket holding it); null when empty. */
+export function histogramQuantile(h: LatencyHistogram, q: number): number | null {
+  const buckets = Object.keys(h).map(Number).sort((a, b) => a - b);
+  const total = buckets.reduce((n, b) => n + h[b]!, 0);
+  if (total === 0) return null;
+  const rank = Math.max(1, Math.ceil(q * total));
+  let seen = 0;
+  for (const b of buckets) {
+    seen += h[b]!;
+    if (seen >= rank) return bucketUpperMs(b);
+  }
+  return bucketUpperMs(buckets[buckets.length - 1]!);
+}
+
+export function mergeHistograms(into: LatencyHistogram, from: LatencyHistogram): LatencyHistogram {
+  for (const [b, n] of Object.entries(from)) into[b] = (into[b] ?? 0) + n;
+  return into;
+}
+
+/** One node's figures for one minute; what the cluster-wide breaker check adds up. */
+export interface MinuteFigures {
   minute: number;
   requests: number;
   authRefusals: number;
-  latencies: number[];
+  latency: LatencyHistogram;
 }
 
 /** Per-minute oracle traffic figures for the breakers (this node's share of the traffic). */
 export class TrafficWindow {
-  #buckets: Bucket[] = [];
+  #buckets: MinuteFigures[] = [];
 
   record(nowMs: number, latencyMs: number, status: number, notExposed: boolean): void {
     const minute = Math.floor(nowMs / 60_000);
     let b = this.#buckets[this.#buckets.length - 1];
     if (!b || b.minute !== minute) {
-      b = { minute, requests: 0, authRefusals: 0, latencies: [] };
+      b = { minute, requests: 0, authRefusals: 0, latency: {} };
       this.#buckets.push(b);
       if (this.#buckets.length > KEEP_MINUTES) this.#buckets.shift();
     }
     b.requests++;
     if ((status === 401 || status === 403) && !notExposed) b.authRefusals++;
-    // Past the cap, keep a uniform sample (reservoir) so the p95 stays honest.
-    if (b.latencies.length < MAX_SAMPLES) b.latencies.push(latencyMs);
-    else {
-      const j = Math.floor(Math.random() * b.requests);
-      if (j < MAX_SAMPLES) b.latencies[j] = latencyMs;
-    }
+    const k = latencyBucket(latencyMs);
+    b.latency[k] = (b.latency[k] ?? 0) + 1;
+  }
+
+  /** This node's complete minutes before `nowMs`, raw (to be shared with the other nodes). */
+  completeFigures(nowMs: number): MinuteFigures[] {
+    const current = Math.floor(nowMs / 60_000);
+    return this.#buckets.filter((b) => b.minute < current);
   }
 
   /** The complete minutes before `nowMs`, oldest first. */
   completeMinutes(nowMs: number): MinuteStats[] {
-    const current = Math.floor(nowMs / 60_000);
-    return this.#buckets
-      .filter((b) => b.minute < current)
-      .map((b) => ({ minute: b.minute, requests: b.requests, authRefusals: b.authRefusals, p95Ms: percentile(b.latencies, 0.95) }));
+    return this.completeFigures(nowMs).map(toStats);
   }
 
   /** Forget everything (after the stage changed: the new stage starts clean). */
@@ -46,8 +83,19 @@ export class TrafficWindow {
   }
 }
 
-function percentile(values: number[], q: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+export function toStats(f: MinuteFigures): MinuteStats {
+  return { minute: f.minute, requests: f.requests, authRefusals: f.authRefusals, p95Ms: histogramQuantile(f.latency, 0.95) };
+}
+
+/** Adds up several nodes' figures per minute, oldest first. */
+export function mergeFigures(rows: readonly MinuteFigures[]): MinuteFigures[] {
+  const byMinute = new Map<number, MinuteFigures>();
+  for (const r of rows) {
+    const m = byMinute.get(r.minute) ?? { minute: r.minute, requests: 0, authRefusals: 0, latency: {} };
+    m.requests += r.requests;
+    m.authRefusals += r.authRefusals;
+    mergeHistograms(m.latency, r.latency);
+    byMinute.set(r.minute, m);
+  }
+  return [...byMinute.values()].sort((a, b) => a.minute - b.minute);
 }

@@ -40,7 +40,7 @@ export interface MeasureArgs {
  */
 export class PromotionService {
   constructor(
-    private readonly deps: { db: Db; registry: RegistryService; audit: AuditLog; bus: Bus; clock: Clock; prefix: string; log: Logger; alert: (a: AlertInput) => Promise<unknown>; monthlyBudgetUsd?: number },
+    private readonly deps: { db: Db; registry: RegistryService; audit: AuditLog; bus: Bus; clock: Clock; prefix: string; log: Logger; alert: (a: AlertInput) => Promise<unknown>; monthlyBudgetUsd?: number; onCanaryPValue?: (tenantId: string, modelId: string, pValue: number) => void },
   ) {}
 
   /** Measures in the background and answers the model actor with `measured`. */
@@ -109,6 +109,7 @@ export class PromotionService {
     values.guardPromote = ev.decision === 'PROMOTE' ? 1 : 0;
     values.guardRollback = ev.decision === 'ROLLBACK' ? 1 : 0;
     values.pValue = ev.state.pValue;
+    if (Number.isFinite(ev.state.pValue)) this.deps.onCanaryPValue?.(args.tenantId, args.modelId, ev.state.pValue);
     if (Number.isFinite(ev.relativeDeltaMae)) values.relativeDeltaMae = ev.relativeDeltaMae;
     const evidence = {
       stage: args.stage,

@@ -8,6 +8,9 @@ import { canonicalJson } from '../audit/format';
 import { modelDto, type ModelDto } from './dto';
 import { RevisionConflictError } from '../../actors/errors';
 
+/** Called after each compare-and-set that moved a version (metrics: transitions by from/to). */
+export const transitionObservers = new Set<(from: ModelState, to: ModelState, row: ModelVersionRow) => void>();
+
 /** The first canary wave's share of traffic, in percent (then 10, then 50). */
 export const FIRST_WAVE_PERCENT = 1;
 
@@ -53,6 +56,7 @@ export async function casAndRecord(
     )
     select count(*)::int as n from changed`);
   if (Number(rowsOf<{ n: number }>(result)[0]?.n) !== 1) throw staleRevision(row.id, expectedRevision);
+  for (const observe of transitionObservers) observe(row.state, to, row);
   audit.kick();
   return dto;
 }

@@ -12,6 +12,7 @@ export function tenantDto(row: TenantRow) {
     criticalSegments: row.criticalSegments,
     rolloutPolicy: row.rolloutPolicy,
     riskMatrix: row.riskMatrix,
+    economics: row.economics ?? null,
     revision: row.revision,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

@@ -22,9 +22,9 @@ export interface TransitionCommand {
 
 /**
  * The write path of the lifecycle, kept lean because it is the hot path:
- * one pre-read, then one transaction of three statements (compare-and-set
- * with the transition record and the audit head lock, the audit append,
- * the commit).
+ * one pre-read, then one statement (compare-and-set, the transition record
+ * and the queued audit record together); a champion change adds the seat
+ * swap in one transaction.
  */
 export class ModelTransitions {
   constructor(
@@ -85,7 +85,11 @@ export class ModelTransitions {
       throw err;
     }
     try {
-      return { model: await this.db.transaction((txRaw) => this.applyTransition(txRaw as unknown as Db, model, tenant, cmd, requestDigest, by)), replayed: false };
+      // Only a move onto or off the champion seat writes more than one statement; a lone
+      // compare-and-set statement is atomic by itself and needs no begin/commit round trips.
+      const single = cmd.to !== 'CHAMPION' && model.state !== 'CHAMPION';
+      const apply = (db: Db) => this.applyTransition(db, model, tenant, cmd, requestDigest, by);
+      return { model: single ? await apply(this.db) : await this.db.transaction((txRaw) => apply(txRaw as unknown as Db)), replayed: false };
     } catch (err) {
       // A concurrent request with the same key may have won: answer as it did.
       if (err instanceof RevisionConflictError || pgErrorCode(err) === UNIQUE_VIOLATION) {

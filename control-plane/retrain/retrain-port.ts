@@ -277,7 +277,7 @@ export class RetrainRunner {
       await this.d.store.raiseAlert(tenantId, 'P3', 'retrain.circuit-open', `retraining disabled for tenant ${tenantId} after ${a.consecutiveErrors} consecutive failures; an ADMIN must reset it`, { sagaId: saga.sagaId });
     }
     const type = a.outcome === 'VALIDATED' ? 'retrain.validated' : 'retrain.failed';
-    this.d.bus.publish(`${this.d.prefix}.evt.${tenantId}.${type}`, encodeJson({ sagaId: saga.sagaId, tenantId, modelVersionId: saga.modelVersionId ?? null, deploy: saga.deploy, error: saga.error ?? null }));
+    this.d.bus.publish(`${this.d.prefix}.evt.${tenantId}.${type}`, encodeJson({ sagaId: saga.sagaId, tenantId, modelVersionId: saga.modelVersionId ?? null, deploy: saga.deploy, error: saga.error ?? null, outcome: a.outcome, durationSeconds: Math.max(0, (this.d.clock.now().getTime() - new Date(saga.startedAt).getTime()) / 1000) }));
   }
 
   async #findModel(id: string): Promise<ModelDto | null> {

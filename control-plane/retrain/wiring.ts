@@ -50,10 +50,13 @@ export function buildRetrain(d: {
   trainer?: Trainer;
   lock?: Lock;
   lockTtlMs?: number;
+  /** Wraps the lock (acquire timings in /metrics). */
+  instrumentLock?: (lock: Lock) => Lock;
 }): RetrainWiring {
   const policy = d.policy ?? DEFAULT_RETRAIN_POLICY;
   const fences = new SqlFences(d.db);
-  const lock = d.lock ?? (d.redisUrls?.length ? RedlockLock.fromUrls(d.redisUrls, fences) : new InProcessLock(fences, d.clock));
+  const baseLock = d.lock ?? (d.redisUrls?.length ? RedlockLock.fromUrls(d.redisUrls, fences) : new InProcessLock(fences, d.clock));
+  const lock = d.instrumentLock ? d.instrumentLock(baseLock) : baseLock;
   const store = new RetrainStore(d.db, d.audit, d.clock, { cooldownDays: policy.cooldownDays, ...(d.streams ? { streams: d.streams } : {}), prefix: d.prefix });
   const artifacts = new FsArtifactStore(join(d.dataDir, 'artifacts'));
   const runner = new RetrainRunner({

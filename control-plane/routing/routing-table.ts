@@ -5,6 +5,7 @@ import type { Db } from '../../db/client';
 import { modelVersions, tenants } from '../../db/schema';
 import type { TenantId } from '../../db/schema/enums';
 import type { Bus, Subscription } from '../ports/bus';
+import { TENANT_ID } from '../registry/ids';
 import { inCanary } from './split';
 
 /** Where one tenant's requests go. */
@@ -129,6 +130,16 @@ export class RoutingTable {
     if (segment !== undefined && r.criticalSegments.has(segment)) return false;
     if (r.restrictedSegments.size > 0 && trafficPercent <= r.restrictedUntilPercent) return segment !== undefined && r.restrictedSegments.has(segment);
     return true;
+  }
+
+  /**
+   * Like `route`, but a tenant this node has not heard of yet (its
+   * `tenant.created` event may still be on the way) is read from the
+   * database once before the answer is "no tenant".
+   */
+  async routeFresh(tenantId: string, key: string, segment?: string): Promise<RouteAnswer> {
+    if (!this.#routes.has(tenantId) && TENANT_ID.test(tenantId)) await this.reload(tenantId);
+    return this.route(tenantId, key, segment);
   }
 
   /** A tenant's routes as held in memory (the console and tests). */

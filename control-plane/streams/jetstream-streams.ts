@@ -224,7 +224,10 @@ class JsConsumption {
       this.#stopped = true;
       // Ends the iteration after the running handler; messages pulled but not
       // handled stay unacked on the server and are redelivered after ack wait.
-      await this.#messages?.close();
+      // Not awaited: close() resolves only once the iterator processes its stop,
+      // which never happens when the loop broke out on #stopped first (a
+      // message arriving while stopping) — the loop's end is what counts.
+      void this.#messages?.close().catch(() => undefined);
     }
     await this.#loop;
   }

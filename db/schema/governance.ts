@@ -110,3 +110,19 @@ export type CommitteeRow = typeof governanceCommittees.$inferSelect;
 export type MemberRow = typeof governanceMembers.$inferSelect;
 export type UnlockRow = typeof governanceUnlocks.$inferSelect;
 export type SubmissionRow = typeof governanceSubmissions.$inferSelect;
+
+/**
+ * Which governance-lockable actions are locked now: one row, absent = all of
+ * them (the default list). Written only by `governance.locked-actions.change`.
+ */
+export const governanceSettings = pgTable(
+  'governance_settings',
+  {
+    id: integer('id').primaryKey(),
+    lockedActions: text('locked_actions').array().notNull(),
+    changedBy: text('changed_by').notNull(),
+    unlockId: uuid('unlock_id').notNull(),
+    changedAt: timestamp('changed_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  () => [check('governance_settings_single_row', sql.raw('id = 1'))],
+);

@@ -9,3 +9,5 @@ export * from './cluster';
 export * from './retrain';
 export * from './governance';
 export * from './oracle';
+export * from './flags';
+export * from './alert-deliveries';

@@ -138,11 +138,14 @@ export const alerts = pgTable(
     label: text('label').$type<'true_positive' | 'false_positive'>(),
     note: text('note'),
     escalatedAt: timestamp('escalated_at', { withTimezone: true, mode: 'date' }),
+    /** 0 = its severity's own channel; each escalation past the ack SLA moves it one channel up (compare-and-set, once per level). */
+    escalationLevel: integer('escalation_level').notNull().default(0),
   },
   (t) => [
     index('alerts_open').on(t.severity, t.createdAt),
     check('alerts_severity_valid', sql.raw(`severity IN ${sqlList(ALERT_SEVERITIES)}`)),
     check('alerts_label_valid', sql.raw(`label IS NULL OR label IN ('true_positive','false_positive')`)),
     index('alerts_tenant').on(t.tenantId, t.createdAt),
+    check('alerts_escalation_level', sql.raw('escalation_level >= 0')),
   ],
 );

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, integer, jsonb, pgTable, smallint, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp } from 'drizzle-orm/pg-core';
 
 export const PARTNER_ALGS = ['EdDSA', 'ES256'] as const;
 export type PartnerAlg = (typeof PARTNER_ALGS)[number];
@@ -19,6 +19,8 @@ export const oraclePartners = pgTable(
     publicKeyJwk: jsonb('public_key_jwk').notNull(),
     internal: boolean('internal').notNull().default(false),
     rateLimitPerSecond: integer('rate_limit_per_second').notNull().default(1000),
+    /** Oracle audiences (`aud`) this partner may present; null = this deployment's TOLLGATE_ORACLE_AUDIENCE only. */
+    audiences: text('audiences').array(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   () => [
@@ -45,4 +47,21 @@ export const oracleExposure = pgTable(
     check('oracle_exposure_single_row', sql.raw('id = 1')),
     check('oracle_exposure_stage_valid', sql.raw(`stage IN ('SHADOW_SYNC', 'DARK_LAUNCH', 'CANARY_1', 'CANARY_10', 'OPEN')`)),
   ],
+);
+
+/**
+ * Each node's oracle traffic per complete minute (requests, auth refusals,
+ * a mergeable latency histogram): the breakers judge the sum over nodes.
+ * Rows older than an hour are deleted.
+ */
+export const oracleTrafficMinutes = pgTable(
+  'oracle_traffic_minutes',
+  {
+    nodeId: text('node_id').notNull(),
+    minute: bigint('minute', { mode: 'number' }).notNull(),
+    requests: integer('requests').notNull(),
+    authRefusals: integer('auth_refusals').notNull(),
+    latency: jsonb('latency').$type<Record<string, number>>().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.nodeId, t.minute] })],
 );

@@ -51,6 +51,14 @@ export interface RiskMatrix {
   minDaysBetweenPromotions?: number;
 }
 
+/** What a tenant's predictions are worth: the money the ROI figures are counted in (MANAGER sets it). */
+export interface TenantEconomics {
+  /** US dollars lost per prediction per unit of absolute error (in the unit the model predicts, e.g. t/ha). */
+  valuePerErrorUnitUsd: number;
+  /** What that unit is, in words (shown next to the figure), e.g. "t/ha of yield". */
+  unit: string;
+}
+
 export const tenants = pgTable(
   'tenants',
   {
@@ -66,6 +74,8 @@ export const tenants = pgTable(
     rolloutPolicy: jsonb('rollout_policy').$type<RolloutPolicy>().notNull().default({}),
     /** Limits of automatic promotion in CONTROLLED_AUTONOMY (governance-locked): see RiskMatrix. */
     riskMatrix: jsonb('risk_matrix').$type<RiskMatrix>().notNull().default({}),
+    /** The value of accuracy, for ROI (null until a MANAGER sets it): see TenantEconomics. */
+    economics: jsonb('economics').$type<TenantEconomics>(),
     revision: integer('revision').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),

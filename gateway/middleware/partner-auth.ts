@@ -5,8 +5,7 @@ import type { PartnerTokenVerifier } from '../../control-plane/oracle/partner-to
 import type { Partner } from '../../control-plane/oracle/partners';
 import type { RefusalRecorder } from '../../control-plane/oracle/refusals';
 import type { Clock } from '../../control-plane/ports/clock';
-import type { RateLimiter } from '../../control-plane/ports/rate-limiter';
-import type { ReplayCache } from '../../control-plane/ports/replay-cache';
+import type { Admission } from '../../control-plane/ports/admission';
 import { statusOf } from '../errors';
 
 declare module 'hono' {
@@ -17,8 +16,7 @@ declare module 'hono' {
 
 export interface PartnerAuthOptions {
   verifier: PartnerTokenVerifier;
-  replay: ReplayCache;
-  limiter: RateLimiter;
+  admission: Admission;
   exposure: ExposureService;
   refusals: RefusalRecorder;
   clock: Clock;
@@ -28,13 +26,13 @@ const RATE_WINDOW_MS = 1_000;
 
 /**
  * Partner authentication for /oracle/v1: the JWT (every check named), the
- * exposure stage, the one-time jti claim (a replay costs one Redis round
- * trip and nothing else), then the partner's rate limit. A token refused
- * before the claim is not burnt. Every refusal is counted and (sampled)
+ * exposure stage, then in one Redis round trip the one-time jti claim (a
+ * replay costs that and nothing else) and the partner's rate limit. A token
+ * refused before the claim is not burnt. Every refusal is counted and (sampled)
  * audited; every request feeds the breakers.
  */
 export function partnerAuth(o: PartnerAuthOptions): MiddlewareHandler {
-  for (const k of ['verifier', 'replay', 'limiter', 'exposure', 'refusals', 'clock'] as const) if (!o[k]) throw new TypeError(`partnerAuth needs ${k}`);
+  for (const k of ['verifier', 'admission', 'exposure', 'refusals', 'clock'] as const) if (!o[k]) throw new TypeError(`partnerAuth needs ${k}`);
   return async function partnerAuth(c, next) {
     const started = performance.now();
     let partner: Partner | null = null;
@@ -46,9 +44,12 @@ export function partnerAuth(o: PartnerAuthOptions): MiddlewareHandler {
       partner = token.partner;
       if (!o.exposure.admits(partner)) throw new NotExposedError(`the oracle is in ${o.exposure.current().stage}; partner ${partner.id} is not admitted yet`);
       // Remembered until the token could no longer pass the exp check anyway.
-      const first = await o.replay.claim(`${partner.id}:${token.jti}`, new Date((token.exp + o.verifier.skewSeconds) * 1000));
-      if (!first) throw new PartnerTokenError('JTI_REPLAYED', 'this token (jti) was already used', partner.id);
-      const rate = await o.limiter.hit(partner.id, partner.rateLimitPerSecond, RATE_WINDOW_MS, o.clock.now());
+      const rate = await o.admission.admit(
+        { key: `${partner.id}:${token.jti}`, expiresAt: new Date((token.exp + o.verifier.skewSeconds) * 1000) },
+        { key: partner.id, limit: partner.rateLimitPerSecond, windowMs: RATE_WINDOW_MS },
+        o.clock.now(),
+      );
+      if (rate.replayed) throw new PartnerTokenError('JTI_REPLAYED', 'this token (jti) was already used', partner.id);
       if (!rate.allowed) {
         throw new RateLimitedError(`partner ${partner.id} is limited to ${partner.rateLimitPerSecond} requests per second`, {
           details: { retryAfterSeconds: Math.max(1, Math.ceil(rate.retryAfterMs / 1000)) },

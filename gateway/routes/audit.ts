@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import type { Db } from '../../db/client';
-import { iterateAudit, listKeys, readAudit, verifyStoredChain, type AuditLog } from '../../control-plane/audit/audit-store';
+import { iterateAudit, readAudit, verifyStoredChain, type AuditLog } from '../../control-plane/audit/audit-store';
 import { intParam } from '../middleware/body';
 
 /** The audit log: read, verify, export (operators); each read first chains what is queued. */
@@ -27,7 +27,3 @@ export function auditRoutes(db: Db, audit: AuditLog) {
     });
 }
 
-/** Public keys of every signing node (no auth: verifiers need them). */
-export function keysRoutes(db: Db) {
-  return new Hono().get('/keys', async (c) => c.json({ keys: await listKeys(db) }));
-}

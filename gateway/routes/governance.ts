@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { BadRequestError, NotFoundError } from '../../actors/errors';
-import { GOVERNANCE_LOCKED_ACTIONS, type GovernanceAction } from '../../actors/governance/unlock';
+import { GOVERNANCE_LOCKED_ACTIONS, lockedActionsList, type GovernanceAction } from '../../actors/governance/unlock';
+import type { LockedActionsService } from '../../control-plane/governance/locked-actions';
 import { TENANT_STAGES } from '../../db/schema/enums';
 import { UNLOCK_STATES, type UnlockState } from '../../db/schema/governance';
 import { MEMBER_ID } from '../../control-plane/governance/ceremony';
@@ -12,6 +13,7 @@ import type { UnlockService } from '../../control-plane/governance/unlock-servic
 import { TENANT_ID } from '../../control-plane/registry/ids';
 import type { RegistryService } from '../../control-plane/registry/registry-service';
 import { intParam, readJson } from '../middleware/body';
+import { KID } from './keys';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const b64url = (max: number) => z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be base64url').max(max);
@@ -26,6 +28,8 @@ const ACTION_PARAMS: Partial<Record<GovernanceAction, z.ZodType>> = {
   'tenant.forensic-lock.lift': z.strictObject({ tenantId: z.string().regex(TENANT_ID) }),
   'tenant.stage.controlled-autonomy': z.strictObject({ tenantId: z.string().regex(TENANT_ID), stage: z.literal('CONTROLLED_AUTONOMY') }),
   'committee.change': z.strictObject({ committeeDigest: hex64 }),
+  'governance.locked-actions.change': z.strictObject({ lockedActions: z.lazy(() => CanonicalLockedList) }),
+  'node-key.rotate': z.strictObject({ kid: z.string().regex(KID, 'must be the 43-character key id being rotated out (GET /api/v1/keys/current)') }),
   'tenant.risk-matrix.change': z.strictObject({ tenantId: z.string().regex(TENANT_ID), riskMatrix: z.lazy(() => RiskMatrixSchema) }),
 };
 
@@ -62,6 +66,12 @@ export const RiskMatrixSchema = z.strictObject({
   minDaysBetweenPromotions: z.number().min(0).max(365).optional(),
 });
 const SetRiskMatrix = z.strictObject({ riskMatrix: RiskMatrixSchema, justification: text(2000), unlockId: unlockIdField });
+const SetEconomics = z.strictObject({
+  /** US dollars lost per prediction per unit of absolute error. */
+  valuePerErrorUnitUsd: z.number().finite().min(0, 'valuePerErrorUnitUsd must not be negative').max(1_000_000, 'valuePerErrorUnitUsd must be at most 1,000,000 (dollars per prediction per unit of error)'),
+  unit: z.string().trim().min(1).max(60),
+  justification: text(2000),
+});
 const SEGMENT = z.string().trim().min(1).max(100);
 const SetRolloutPolicy = z.strictObject({
   waves: z
@@ -78,6 +88,17 @@ const SetRolloutPolicy = z.strictObject({
 });
 const SetStage = z.strictObject({ stage: z.enum(TENANT_STAGES), justification: text(2000), unlockId: unlockIdField });
 const SetLock = z.strictObject({ reason: text(2000) });
+const LockedList = z.array(z.string().max(100)).max(GOVERNANCE_LOCKED_ACTIONS.length * 2);
+/** What the committee signs is the list in its one canonical form, so a proposal must already be in it. */
+const CanonicalLockedList = LockedList.superRefine((list, ctx) => {
+  try {
+    const canonical = lockedActionsList(list);
+    if (JSON.stringify(canonical) !== JSON.stringify(list)) ctx.addIssue({ code: 'custom', message: `give the list sorted and without duplicates: ${JSON.stringify(canonical)}` });
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+const ChangeLockedActions = z.strictObject({ lockedActions: LockedList, justification: text(2000), unlockId: unlockIdField });
 const LiftLock = z.strictObject({ justification: text(2000), unlockId: unlockIdField });
 
 function tenantParam(id: string): string {
@@ -86,10 +107,16 @@ function tenantParam(id: string): string {
 }
 
 /** The committee, unlock requests and the governance-locked tenant controls (`/api/v1`). */
-export function governanceRoutes(deps: { committees: CommitteeStore; unlocks: UnlockService; controls: TenantControls; registry: RegistryService }) {
-  const { committees, unlocks, controls, registry } = deps;
+export function governanceRoutes(deps: { committees: CommitteeStore; unlocks: UnlockService; controls: TenantControls; lockedActions: LockedActionsService; registry: RegistryService }) {
+  const { committees, unlocks, controls, lockedActions, registry } = deps;
   return new Hono()
     .get('/governance/actions', (c) => c.json({ items: [...GOVERNANCE_LOCKED_ACTIONS] }))
+    .get('/governance/locked-actions', async (c) => c.json(await lockedActions.get()))
+    .put('/governance/locked-actions', async (c) => {
+      await registry.requireRoleAudited(c.var.principal, 'ADMIN', 'changing the governance-locked actions', 'governance:locked-actions');
+      const body = await readJson(c, ChangeLockedActions);
+      return c.json(await lockedActions.change(body, c.var.principal));
+    })
     .get('/governance/committee', async (c) => {
       const committee = await committees.get();
       if (!committee) throw new NotFoundError(`no governance committee: ${INIT_HINT}`);
@@ -134,6 +161,11 @@ export function governanceRoutes(deps: { committees: CommitteeStore; unlocks: Un
       const id = tenantParam(c.req.param('tenantId'));
       const body = await readJson(c, SetRiskMatrix);
       return c.json(await controls.setRiskMatrix(id, body, c.var.principal));
+    })
+    .put('/tenants/:tenantId/economics', async (c) => {
+      const id = tenantParam(c.req.param('tenantId'));
+      const { justification, ...economics } = await readJson(c, SetEconomics);
+      return c.json(await controls.setEconomics(id, { economics, justification }, c.var.principal));
     })
     .post('/tenants/:tenantId/lock', async (c) => {
       const id = tenantParam(c.req.param('tenantId'));

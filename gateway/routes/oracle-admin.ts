@@ -16,6 +16,13 @@ const RegisterPartner = z.strictObject({
   ]),
   internal: z.boolean().optional(),
   rateLimitPerSecond: z.number().int().min(1).max(100_000).optional(),
+  /** The `aud` values the partner's tokens may carry (absent: this oracle's audience only). */
+  audiences: z
+    .array(z.string().regex(/^[\x21-\x7e]{1,200}$/, 'must be 1–200 printable ASCII characters without spaces'))
+    .min(1)
+    .max(16)
+    .refine((a) => new Set(a).size === a.length, 'audiences must not repeat')
+    .optional(),
 });
 
 const SetExposure = z.strictObject({

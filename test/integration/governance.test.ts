@@ -148,7 +148,16 @@ function governanceSuite(label: string, backend: () => Promise<Backend>) {
     expectError(await ctx.admin('DELETE', '/api/v1/tenants/farm-a/lock', { justification: 'x', unlockId: '00000000-0000-4000-8000-000000000000' }), 403, 'GOVERNANCE_UNLOCK_INVALID');
     const other = await testCommittee(7, 5);
     expectError(await ctx.admin('PUT', '/api/v1/governance/committee', { committee: other.committee }), 403, 'GOVERNANCE_UNLOCK_REQUIRED');
-    // The actions without an endpoint yet: the gate itself refuses each one for an ADMIN.
+    expectError(await ctx.admin('PUT', '/api/v1/tenants/farm-b/risk-matrix', { riskMatrix: { maxTrafficPercent: 50 }, justification: 'x' }), 403, 'GOVERNANCE_UNLOCK_REQUIRED');
+    expectError(await ctx.admin('PUT', '/api/v1/tenants/farm-b/drift/config', { rollbackRmse: 3 }), 403, 'GOVERNANCE_UNLOCK_REQUIRED');
+    const kid = (await ctx.admin('GET', '/api/v1/keys/current')).body.kid;
+    expectError(await ctx.admin('POST', '/api/v1/keys/rotate', { kid, justification: 'x' }), 403, 'GOVERNANCE_UNLOCK_REQUIRED');
+    expectError(await ctx.admin('PUT', '/api/v1/governance/locked-actions', { lockedActions: ['committee.change', 'governance.locked-actions.change'], justification: 'x' }), 403, 'GOVERNANCE_UNLOCK_REQUIRED');
+    for (const stage of ['DARK_LAUNCH', 'CANARY_1', 'CANARY_10']) assert.is((await ctx.admin('PUT', '/api/v1/oracle/exposure', { stage })).status, 200, stage);
+    expectError(await ctx.admin('PUT', '/api/v1/oracle/exposure', { stage: 'OPEN' }), 403, 'GOVERNANCE_UNLOCK_REQUIRED');
+    assert.is((await ctx.admin('PUT', '/api/v1/oracle/exposure', { stage: 'SHADOW_SYNC' })).status, 200);
+    assert.is((await ctx.admin('GET', '/api/v1/keys/current')).body.kid, kid);
+    // Every locked action (baseline.reset's endpoint needs drift data first, see drift.test.ts): the gate itself refuses each one for an ADMIN.
     const admin = { kind: 'user' as const, name: 'bootstrap', role: 'ADMIN' as const };
     for (const action of GOVERNANCE_LOCKED_ACTIONS) {
       try {

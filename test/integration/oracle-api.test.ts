@@ -7,6 +7,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { main as cli } from '../../control-plane/cli/main';
 import { mintPartnerToken } from '../../control-plane/oracle/mint-token';
+import { ClusterTraffic } from '../../control-plane/oracle/cluster-traffic';
+import { TrafficWindow } from '../../control-plane/oracle/traffic';
+import { evaluateBreakers } from '../../actors/oracle/breakers';
 import { alerts, modelVersions, oracleExposure, type ModelVersionId } from '../../db/schema';
 import { BOOTSTRAP_TOKEN, client, startTestSystem, type Call } from '../support/system';
 
@@ -108,8 +111,41 @@ test('a breaker trip steps back one stage and raises an alert row', async (ctx) 
   const rows = await ctx.sys.database.db.select().from(alerts).where(eq(alerts.kind, 'oracle.breaker.auth-refusals'));
   assert.is(rows.length, 1);
   assert.is(rows[0]!.severity, 'P2');
+  assert.is(rows[0]!.dedupeKey, `oracle:oracle.breaker.auth-refusals:${moved.revision}`);
+  // …and it is on the alerts stream, from which it is routed to people.
+  const seen: Array<{ subject: string; kind: string }> = [];
+  const consumer = await ctx.sys.streams.consume({ stream: 'tg_ALERTS', durable: 'oracle-test', ackWaitMs: 5_000 }, async (m) => {
+    seen.push({ subject: m.subject, ...(JSON.parse(new TextDecoder().decode(m.data)) as { kind: string }) });
+    await m.ack();
+  });
+  for (let i = 0; i < 100 && !seen.some((a) => a.kind === 'oracle.breaker.auth-refusals'); i++) await new Promise((r) => setTimeout(r, 20));
+  await consumer.stop();
+  assert.ok(seen.some((a) => a.kind === 'oracle.breaker.auth-refusals' && a.subject === 'tg.alert._system.P2'), JSON.stringify(seen));
   const [row] = await ctx.sys.database.db.select().from(oracleExposure);
   assert.is(row!.stage, 'CANARY_1');
+  assert.is((await ctx.admin('PUT', '/api/v1/oracle/exposure', { stage: 'CANARY_10' })).status, 200);
+});
+
+test('breakers judge the whole cluster: two nodes below the traffic floor each, refusing > 5% together, trip it', async (ctx) => {
+  const before = (await ctx.admin('GET', '/api/v1/oracle/exposure')).body;
+  assert.is(before.stage, 'CANARY_10');
+  ctx.sys.clock.increment(60_000);
+  const t = ctx.sys.clock.now().getTime();
+  // This node: 60 requests, 2 refused; the other node: 60 requests, 5 refused. 7 of 120 > 5%; neither alone has 100.
+  for (let i = 0; i < 60; i++) ctx.sys.oracle.exposure.traffic.record(t + i, 8, i < 2 ? 401 : 200, false);
+  const other = new TrafficWindow();
+  for (let i = 0; i < 60; i++) other.record(t + i, 8, i < 5 ? 403 : 200, false);
+  // The breakers look at complete minutes only.
+  assert.is(await ctx.sys.oracle.exposure.checkBreakers(), null);
+  ctx.sys.clock.increment(60_000);
+  assert.is(evaluateBreakers(ctx.sys.oracle.exposure.traffic.completeMinutes(ctx.sys.clock.now().getTime())), null, 'one node alone would not trip');
+  await new ClusterTraffic(ctx.sys.database.db, 'other-node').share(other, ctx.sys.clock.now().getTime());
+  const moved = await ctx.sys.oracle.exposure.checkBreakers();
+  assert.ok(moved, 'tripped on the sum');
+  assert.is(moved!.stage, 'CANARY_1');
+  assert.match(moved!.reason, /7 of 120 requests refused/);
+  // Minutes before the stage change do not count again.
+  assert.is(await ctx.sys.oracle.exposure.checkBreakers(), null);
   assert.is((await ctx.admin('PUT', '/api/v1/oracle/exposure', { stage: 'CANARY_10' })).status, 200);
 });
 
@@ -276,6 +312,26 @@ test('/api/v1/keys lists { kid, alg: "EdDSA", publicKeyJwk } without auth', asyn
   assert.equal(Object.keys(keys.body.keys[0]).sort(), ['alg', 'kid', 'publicKeyJwk']);
   assert.is(keys.body.keys[0].alg, 'EdDSA');
   assert.is(keys.body.keys[0].kid, ctx.sys.signer.kid);
+});
+
+test('partners with allowed audiences: tokens for this oracle refused unless it is allowed; bad lists 400', async (ctx) => {
+  const eu = generateKeyPairSync('ed25519');
+  const reg = await ctx.admin('POST', '/api/v1/partners', { id: 'eu-only', publicKeyJwk: jwk(eu.publicKey), audiences: ['tollgate-oracle-eu'] });
+  assert.is(reg.status, 201, reg.text);
+  assert.equal(reg.body.audiences, ['tollgate-oracle-eu']);
+  const both = await ctx.admin('POST', '/api/v1/partners', { id: 'both', publicKeyJwk: jwk(eu.publicKey), audiences: [AUD, 'tollgate-oracle-eu'] });
+  assert.is(both.status, 201, both.text);
+  const token = (partnerId: string) => mintPartnerToken({ partnerId, audience: AUD, privateKey: eu.privateKey, now: now(ctx) });
+  expectError(await partnerCall(ctx, token('eu-only'))('GET', '/oracle/v1/tenants/none/snapshot'), 401, 'JWT_BAD_AUDIENCE', /not allowed to call this oracle/);
+  assert.is.not((await partnerCall(ctx, token('both'))('GET', '/oracle/v1/tenants/none/snapshot')).status, 401);
+  for (const audiences of [[], ['a b'], ['x', 'x'], 'tollgate-oracle', new Array(17).fill(0).map((_, i) => `a${i}`)]) {
+    const res = await ctx.admin('POST', '/api/v1/partners', { id: 'bad-aud', publicKeyJwk: jwk(eu.publicKey), audiences });
+    expectError(res, 400, 'BAD_REQUEST');
+    assert.match(res.body.error.details?.field ?? '', /^audiences/, res.text);
+  }
+  const listed = (await ctx.admin('GET', '/api/v1/partners')).body.items as Array<{ id: string; audiences: string[] | null }>;
+  assert.equal(listed.find((p) => p.id === 'acme')!.audiences, null);
+  assert.equal(listed.find((p) => p.id === 'both')!.audiences, [AUD, 'tollgate-oracle-eu']);
 });
 
 test.run();

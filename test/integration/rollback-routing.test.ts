@@ -90,6 +90,9 @@ function routingSuite(name: string, env: () => Promise<{ env: Record<string, str
     expectError(await ctx.agronomist('GET', '/api/v1/tenants/farm/route'), 400, 'BAD_REQUEST', /key/);
     expectError(await ctx.agronomist('GET', `/api/v1/tenants/farm/route?key=${'k'.repeat(513)}`), 400, 'BAD_REQUEST', /512/);
     expectError(await client(ctx.nodes[0]!.app)('GET', '/api/v1/tenants/farm/route?key=a'), 401, 'UNAUTHENTICATED');
+    // A tenant whose creation event has not reached this node yet is read from the database, not reported missing.
+    await ctx.nodes[0]!.database.db.insert(tenants).values({ id: 'silent' as TenantId, name: 'Silent' });
+    expectError(await ctx.agronomist('GET', '/api/v1/tenants/silent/route?key=field-1'), 404, 'NOT_FOUND', /no champion/);
   });
 
   test('route: champion, shadow, then a 1 % canary split by a stable hash of the key', async (ctx) => {
