@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { LockHeldError } from '../../actors/errors';
 import { rejectsA } from '../../test/support/assert';
 import { REDIS_URL, requireRedis } from '../../test/support/services';
+import type { LockLease } from '../ports/lock';
 import { RedlockLock, type RedlockLockOptions } from './redlock-lock';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -157,6 +158,29 @@ test('a split vote (held on one node of two) is a refusal at once, not a hang; t
   await ctx.clients[0]!.del(`${ctx.prefix}${key}`);
   await within(5_000, 'release on a split vote', lease.release());
   for (const c of ctx.clients) assert.is(await c.exists(`${ctx.prefix}${key}`), 0);
+});
+
+test('a tie (each of two callers took one node) is retried after a random delay: one of them wins, the other is refused', async (ctx) => {
+  const key = `k${ctx.n++}`;
+  // A rival's half of a tie: it holds node 1 only, and (as redlock does) lets go a moment later.
+  await ctx.clients[1]!.set(`${ctx.prefix}${key}`, `${Date.now()}.n.rival`, 'PX', 40);
+  const lease = await within(5_000, 'acquire through a tie', ctx.lock().acquire(key, 5_000));
+  for (const c of ctx.clients) assert.is(await c.get(`${ctx.prefix}${key}`), lease.owner);
+  await lease.release();
+  // Two nodes (each its own connections) at once, many times over: exactly one wins each round, never none.
+  let token = 0;
+  const nodes = [0, 1].map(
+    () => new RedlockLock([new Redis(`${REDIS_URL}/0`), new Redis(`${REDIS_URL}/1`)], { next: async () => ++token }, { keyPrefix: ctx.prefix }, true),
+  );
+  ctx.made.push(...nodes);
+  for (let round = 0; round < 20; round++) {
+    const results = await Promise.allSettled(nodes.map((n) => n.acquire(key, 5_000)));
+    const won = results.filter((r): r is PromiseFulfilledResult<LockLease> => r.status === 'fulfilled');
+    assert.is(won.length, 1, `round ${round}: exactly one caller won`);
+    const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.instance(lost.reason, LockHeldError);
+    await won[0]!.value.release();
+  }
 });
 
 if (redisUp) test.run();

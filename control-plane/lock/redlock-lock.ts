@@ -6,6 +6,11 @@ import { FAIR_RELEASE_SCRIPT, fairAcquireScript, freeChannel, LEAVE_QUEUE_SCRIPT
 import { FreeSignals } from './free-signals';
 import { decideWhenQuorumIsOutOfReach } from './quorum-vote';
 
+/** A tie (see refusalOf) is retried this many times at most, after 1–TIE_BREAK_MS ms each. */
+const MAX_TIE_BREAKS = 8;
+const TIE_BREAK_MS = 25;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 export interface RedlockLockOptions {
   /** Redlock retries before giving up; 0 (default) makes a held lock an immediate refusal. */
   retryCount?: number;
@@ -81,6 +86,7 @@ export class RedlockLock implements Lock {
     // Listening before the first attempt: a release that lands while an attempt is in flight still wakes us.
     const wakeUps = this.#retry.count > 0 ? this.#signals.listen(freeChannel(resource), value) : undefined;
     let lock: RedlockLease;
+    let ties = 0;
     try {
       for (let attempt = 0; ; attempt++) {
         try {
@@ -88,7 +94,16 @@ export class RedlockLock implements Lock {
           lock = await this.#redlock.acquire([resource], Math.max(1, Math.round(ttlMs)));
           break;
         } catch (err) {
-          const refusal = await refusalOf(err, key);
+          const { refusal, split } = await refusalOf(err, key);
+          if (split && ties < MAX_TIE_BREAKS) {
+            // Nobody holds a quorum: two callers each took some nodes at once, and redlock has
+            // released both partial locks. Redlock's answer is a retry after a random delay;
+            // the first back takes every node and the other is refused as "held".
+            ties++;
+            attempt--;
+            await sleep(1 + Math.floor(Math.random() * TIE_BREAK_MS));
+            continue;
+          }
           if (!wakeUps || attempt >= this.#retry.count || !(refusal instanceof LockHeldError)) {
             if (wakeUps) await this.#leaveQueue(resource, value);
             throw refusal;
@@ -163,13 +178,20 @@ async function lossOf(err: unknown, key: string): Promise<Error> {
   return new UnavailableError(`could not extend the lease on ${key}: ${(err as Error).message}`, { cause: err });
 }
 
-/** Held by someone (a node voted "already locked") or unreachable (no quorum for other reasons). */
-async function refusalOf(err: unknown, key: string): Promise<Error> {
-  if (!(err instanceof ExecutionError)) return new UnavailableError(`could not reach the lock nodes: ${(err as Error).message}`, { cause: err });
+/**
+ * Held by someone (a node voted "already locked") or unreachable (no quorum for other reasons).
+ * `split`: held on some nodes only while we took others, so nobody has a quorum (a tie).
+ */
+async function refusalOf(err: unknown, key: string): Promise<{ refusal: Error; split: boolean }> {
+  if (!(err instanceof ExecutionError)) {
+    return { refusal: new UnavailableError(`could not reach the lock nodes: ${(err as Error).message}`, { cause: err }), split: false };
+  }
   const stats = await Promise.all(err.attempts).catch(() => []);
   const reasons = stats.flatMap((s) => [...s.votesAgainst.values()]);
   if (reasons.some((r) => r instanceof ResourceLockedError)) {
-    return new LockHeldError(`${key} is held by another job (or others are queued for it)`, { details: { key } });
+    const split = stats.some((s) => s.votesFor.size > 0 && s.votesAgainst.size < s.quorumSize);
+    return { refusal: new LockHeldError(`${key} is held by another job (or others are queued for it)`, { details: { key } }), split };
   }
-  return new UnavailableError(`no Redlock quorum for ${key}: ${reasons.map((r) => r.message).join('; ') || err.message}`, { cause: err });
+  const detail = reasons.map((r) => r.message).join('; ') || err.message;
+  return { refusal: new UnavailableError(`no Redlock quorum for ${key}: ${detail}`, { cause: err }), split: false };
 }
