@@ -65,3 +65,40 @@ export class SequentialAdmission implements Admission {
     return { replayed: false, ...(await this.limiter.hit(rate.key, rate.limit, rate.windowMs, now)) };
   }
 }
+
+/** Token ids a node remembers (about 100 bytes each). */
+export const REMEMBERED_CLAIMS = 100_000;
+
+/**
+ * Remembers the token ids this node has seen claimed (by itself or, as a
+ * replay, by another node) until they expire: a replay sent to the same node
+ * again is refused from memory, without a Redis round trip. Only what the
+ * shared cache has answered is remembered, so this never refuses a first use;
+ * a replay sent to another node still goes to Redis. The oldest entries go
+ * first when the map is full (they only cost a round trip then).
+ */
+export class RememberingAdmission implements Admission {
+  readonly #claimed = new Map<string, number>();
+
+  constructor(
+    private readonly inner: Admission,
+    private readonly capacity = REMEMBERED_CLAIMS,
+  ) {}
+
+  async admit(claim: { key: string; expiresAt: Date }, rate: { key: string; limit: number; windowMs: number }, now: Date): Promise<AdmissionDecision> {
+    const until = this.#claimed.get(claim.key);
+    if (until !== undefined) {
+      if (until > now.getTime()) return { replayed: true, allowed: false, retryAfterMs: 0 };
+      this.#claimed.delete(claim.key);
+    }
+    const decision = await this.inner.admit(claim, rate, now);
+    if (this.#claimed.size >= this.capacity) this.#claimed.delete(this.#claimed.keys().next().value!);
+    this.#claimed.set(claim.key, claim.expiresAt.getTime());
+    return decision;
+  }
+
+  /** Token ids remembered now (for tests and metrics). */
+  get size(): number {
+    return this.#claimed.size;
+  }
+}

@@ -10,7 +10,7 @@ import { ClusterTraffic } from './cluster-traffic';
 import { ExposureService, type VerifyUnlock } from './exposure-service';
 import { PartnerTokenVerifier } from './partner-token';
 import { PartnerRegistry } from './partners';
-import { RedisAdmission, SequentialAdmission } from './admission';
+import { RedisAdmission, RememberingAdmission, SequentialAdmission } from './admission';
 import { InProcessRateLimiter } from './rate-limiters';
 import { RefusalRecorder } from './refusals';
 import { InProcessReplayCache } from './replay-caches';
@@ -70,7 +70,7 @@ export async function buildOracle(deps: { db: Db; audit: AuditLog; signer: Signe
       const timer = setTimeout(done, REDIS_READY_WAIT_MS);
       client.once('ready', done);
     });
-    admission = new RedisAdmission(redis, config.keyPrefix);
+    admission = new RememberingAdmission(new RedisAdmission(redis, config.keyPrefix));
   } else {
     admission = new SequentialAdmission(new InProcessReplayCache(clock), new InProcessRateLimiter());
   }

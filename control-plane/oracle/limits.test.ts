@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { REDIS_URL, requireRedis, testRedisPrefix } from '../../test/support/services';
 import { ManualClock } from '../ports/clock';
 import { limitsContract } from './limits.contract';
-import { RedisAdmission, SequentialAdmission } from './admission';
+import { RedisAdmission, RememberingAdmission, SequentialAdmission } from './admission';
 import { InProcessRateLimiter, RedisRateLimiter } from './rate-limiters';
 import { InProcessReplayCache, RedisReplayCache } from './replay-caches';
 
@@ -26,7 +26,6 @@ if (redisAvailable) {
       const keys = await redis.keys(`${p}*`);
       if (keys.length) await redis.del(...keys);
     }
-    redis.disconnect();
   });
   limitsContract(viaRedis, async () => {
     const prefix = testRedisPrefix('limits');
@@ -46,4 +45,51 @@ if (redisAvailable) {
     dead.disconnect();
   });
   viaRedis.run();
+
+  const remembering = suite('admission remembered on the node, over Redis');
+  remembering.after(async () => {
+    for (const p of prefixes) {
+      const keys = await redis.keys(`${p}*`);
+      if (keys.length) await redis.del(...keys);
+    }
+  });
+  limitsContract(remembering, async () => {
+    const prefix = testRedisPrefix('limits-mem');
+    prefixes.push(prefix);
+    return {
+      clock: new ManualClock(Date.now()),
+      replay: new RedisReplayCache(redis, prefix),
+      limiter: new RedisRateLimiter(redis, prefix),
+      admission: new RememberingAdmission(new RedisAdmission(redis, prefix)),
+    };
+  });
+  remembering('a replay to the same node is refused from memory (Redis down); one to another node asks Redis; memory is bounded', async () => {
+    const prefix = testRedisPrefix('limits-mem');
+    prefixes.push(prefix);
+    const own = new Redis(REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    await new Promise((r) => own.once('ready', r));
+    const node = new RememberingAdmission(new RedisAdmission(own, prefix), 3);
+    const other = new RememberingAdmission(new RedisAdmission(redis, prefix));
+    const now = new Date();
+    const exp = new Date(now.getTime() + 60_000);
+    const rate = { key: 'acme', limit: 100, windowMs: 1_000 };
+    assert.is((await node.admit({ key: 'acme:a', expiresAt: exp }, rate, now)).allowed, true);
+    assert.is((await other.admit({ key: 'acme:a', expiresAt: exp }, rate, now)).replayed, true, 'the other node learns it from Redis');
+    own.disconnect();
+    assert.equal(await node.admit({ key: 'acme:a', expiresAt: exp }, rate, now), { replayed: true, allowed: false, retryAfterMs: 0 }, 'no round trip');
+    const fresh = await node.admit({ key: 'acme:b', expiresAt: exp }, rate, now).catch((e: Error) => e);
+    assert.is((fresh as { code?: string }).code, 'REPLAY_CACHE_UNAVAILABLE', 'a first use still needs Redis: fails closed');
+    assert.is(node.size, 1, 'a failed claim is not remembered');
+    // Past its expiry a key is forgotten (and asked again).
+    const later = new Date(exp.getTime() + 1);
+    const asked = await node.admit({ key: 'acme:a', expiresAt: exp }, rate, later).catch((e: Error) => e);
+    assert.is((asked as { code?: string }).code, 'REPLAY_CACHE_UNAVAILABLE');
+    // Bounded: the oldest go first.
+    for (const k of ['x1', 'x2', 'x3', 'x4']) await other.admit({ key: `acme:${k}`, expiresAt: exp }, rate, now);
+    const small = new RememberingAdmission(new RedisAdmission(redis, prefix), 3);
+    for (const k of ['x1', 'x2', 'x3', 'x4']) assert.is((await small.admit({ key: `acme:${k}`, expiresAt: exp }, rate, now)).replayed, true);
+    assert.is(small.size, 3);
+  });
+  remembering.after(() => redis.disconnect());
+  remembering.run();
 }
