@@ -2,22 +2,7 @@ import { createMemo, createResource, createSignal, For, Show } from 'solid-js';
 import { api, describeError, roleAtLeast } from '../api';
 import { live } from '../live-store';
 import { href } from '../router';
-
-interface Arm { n: number; mae: number | null }
-interface Money { valuePerErrorUnitUsd: number | null; unit: string | null; served: number; retrainRuns: number; spendUsd: number; benefitUsd: number | null; netUsd: number | null; roi: number | null }
-interface TenantImpact { tenantId: string; championLabel: string; promotedAt: string | null; previousLabel: string | null; current: Arm; previous: Arm; relativeMaeChange: number | null; money: Money }
-interface Impact {
-  windowDays: number;
-  tenants: TenantImpact[];
-  summary: {
-    withChampion: number;
-    measured: number;
-    improved: number;
-    worse: number;
-    pooled: { previousMae: number | null; currentMae: number | null; nPrevious: number; nCurrent: number; relativeMaeChange: number | null };
-    money: { valued: number; spendUsd: number; benefitUsd: number; netUsd: number; roi: number | null };
-  };
-}
+import type { ImpactReport } from '../../../control-plane/impact/impact-report';
 
 const pct = (x: number) => `${x > 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
 const mae = (x: number | null) => (x === null ? '—' : x.toPrecision(3));
@@ -25,14 +10,14 @@ export const usd = (x: number | null) => (x === null ? '—' : `${x < 0 ? '−' 
 export const roiText = (x: number | null) => (x === null ? '—' : `${x < 0 ? '−' : ''}${Math.abs(x * 100).toLocaleString('en', { maximumFractionDigits: 0 })} %`);
 
 /** ROI in words: what the retraining behind the current champions returned. */
-export function roiHeadline(m: Impact['summary']['money']): string {
+export function roiHeadline(m: ImpactReport['summary']['money']): string {
   if (m.valued === 0) return 'ROI not measured yet: set what a unit of error is worth for a tenant (below) once its champion has been measured against the one it replaced.';
   if (m.roi === null) return `Champions' accuracy change is worth ${usd(m.benefitUsd)} across ${m.valued} valued tenant(s); no retraining was paid for before those promotions, so there is no ROI to state.`;
   return `Retraining that led to the current champions cost ${usd(m.spendUsd)} and returned ${usd(m.benefitUsd)} in accuracy (${m.valued} valued tenant(s)): net ${usd(m.netUsd)}, ROI ${roiText(m.roi)}.`;
 }
 
 /** The headline in words: how much more (or less) accurate the champions are since their last promotion. */
-export function headline(s: Impact['summary']): string {
+export function headline(s: ImpactReport['summary']): string {
   const change = s.pooled.relativeMaeChange;
   if (s.measured === 0 || change === null) return 'No accuracy change measured yet: no tenant has labelled predictions from both its current champion (since its promotion) and the one it replaced.';
   const way = change < 0 ? `${(-change * 100).toFixed(1)} % more accurate` : change > 0 ? `${(change * 100).toFixed(1)} % less accurate` : 'exactly as accurate';
@@ -42,7 +27,7 @@ export function headline(s: Impact['summary']): string {
 /** Impact at a glance: accuracy since the last promotion (the headline), where tenants stand, risk. */
 export function Executive() {
   const [alerts] = createResource(() => api<{ items: Array<{ severity: string }> }>('GET', '/api/v1/alerts?open=true&limit=500').catch(() => ({ items: [] })));
-  const [impact, { refetch }] = createResource(() => api<Impact>('GET', '/api/v1/impact/accuracy'));
+  const [impact, { refetch }] = createResource(() => api<ImpactReport>('GET', '/api/v1/impact/accuracy'));
   const canSet = () => roleAtLeast(live.who()?.role, 'MANAGER');
   const stats = createMemo(() => {
     const all = live.tenantIds().map((id) => live.tenants[id]!).filter(Boolean);
