@@ -1,5 +1,6 @@
 import { createSignal, Show, type JSX } from 'solid-js';
 import { describeError } from '../api';
+import { Outcome } from './Outcome';
 
 /** A button that opens a small form asking for a reason, runs `run`, and says what happened in words. */
 export function ActionForm(props: { label: string; field?: string; unlock?: boolean; run: (text: string, unlockId: string) => Promise<unknown>; done?: string; after?: () => void; children?: JSX.Element }) {
@@ -41,14 +42,7 @@ export function ActionForm(props: { label: string; field?: string; unlock?: bool
           <button type="submit">Confirm {props.label.toLowerCase()}</button>
         </form>
       </Show>
-      <Show when={error()}>
-        <p role="alert" class="problem">
-          {error()}
-        </p>
-      </Show>
-      <Show when={ok()}>
-        <p role="status">{ok()}</p>
-      </Show>
+      <Outcome error={error()} ok={ok()} />
     </div>
   );
 }

@@ -2,6 +2,7 @@ import { createMemo, createResource, createSignal, For, Show } from 'solid-js';
 import { api, describeError, roleAtLeast } from '../api';
 import { live } from '../live-store';
 import { href } from '../router';
+import { Outcome } from './Outcome';
 import type { ImpactReport } from '../../../control-plane/impact/impact-report';
 
 const pct = (x: number) => `${x > 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
@@ -185,14 +186,7 @@ function EconomicsForm(props: { tenants: string[]; after: () => void }) {
       <label for="econ-why">Justification</label>
       <textarea id="econ-why" aria-required="true" value={justification()} onInput={(e) => setJustification(e.currentTarget.value)} />
       <button type="submit">Set economics</button>
-      <Show when={error()}>
-        <p role="alert" class="problem">
-          {error()}
-        </p>
-      </Show>
-      <Show when={ok()}>
-        <p role="status">{ok()}</p>
-      </Show>
+      <Outcome error={error()} ok={ok()} />
     </form>
   );
 }

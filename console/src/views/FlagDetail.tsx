@@ -4,6 +4,7 @@ import { connectFlags, flagsLive, onFlagChange } from '../flags-store';
 import { live } from '../live-store';
 import { href } from '../router';
 import { ActionForm } from './ActionForm';
+import { Outcome } from './Outcome';
 import { stageText } from './Flags';
 
 interface Profile { name: string; params: Record<string, unknown>; targetLatencyMs?: number }
@@ -306,11 +307,7 @@ function KillSwitch(props: { flagKey: string; after: () => void }) {
             <p>Every SDK gets it within a second; the profile goes back to its default and the flag is re-pinned to its last green ledger entry.</p>
             <label for="kill-reason">Reason for the kill</label>
             <textarea id="kill-reason" ref={(el) => queueMicrotask(() => el.focus())} aria-required="true" value={reason()} onInput={(e) => setReason(e.currentTarget.value)} />
-            <Show when={error()}>
-              <p role="alert" class="problem">
-                {error()}
-              </p>
-            </Show>
+            <Outcome error={error()} />
             <div class="actions">
               <button type="submit" class="danger" disabled={busy()}>
                 Kill {props.flagKey} now
@@ -339,11 +336,7 @@ function ExportButton(props: { flagKey: string; format: 'md' | 'json'; label: st
       >
         {props.label}
       </button>
-      <Show when={error()}>
-        <p role="alert" class="problem">
-          {error()}
-        </p>
-      </Show>
+      <Outcome error={error()} />
     </div>
   );
 }
