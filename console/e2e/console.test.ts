@@ -221,8 +221,9 @@ test('drift trend and chart from the signed reports; a refused retrain is explai
   await spark.waitFor();
   assert.is((await spark.locator('polyline').getAttribute('points'))?.split(' ').length, 3, 'three days in the sparkline');
   await page.getByRole('link', { name: 'farm' }).click();
+  // The chart is drawn (empty) before the reports arrive: wait for the day, not for the canvas.
+  await page.getByRole('img', { name: /^Drift per day:.*2026-11-27 PSI 0\.300/ }).waitFor({ timeout: 5_000 });
   await page.locator('.uplot canvas').first().waitFor({ timeout: 5_000 });
-  assert.match((await page.getByRole('img', { name: /^Drift per day:/ }).getAttribute('aria-label')) ?? '', /2026-11-27 PSI 0\.300/);
   // farm is under the rollback's forensic lock: retraining is refused, in words.
   await page.getByRole('button', { name: 'Retrain' }).click();
   await page.getByLabel('Reason').fill('new season');
