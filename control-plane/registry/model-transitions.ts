@@ -27,11 +27,16 @@ export interface TransitionCommand {
  * swap in one transaction.
  */
 export class ModelTransitions {
+  /** The hot path's read, built once (drizzle otherwise rebuilds the SQL text on every call). */
+  readonly #preRead;
+
   constructor(
     private readonly db: Db,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.#preRead = preReadQuery(db);
+  }
 
   /**
    * Moves a model version along its lifecycle: idempotent by key,
@@ -48,18 +53,7 @@ export class ModelTransitions {
     const requestDigest = sha256Hex(canonicalJson({ to: cmd.to, reason: cmd.reason, expectedRevision: cmd.expectedRevision }));
     // One round trip: the version, its tenant and any earlier use of the key.
     if (!isUuid(modelId)) throw new NotFoundError(`no model version ${modelId}`);
-    const [found] = await this.db
-      .select({
-        model: modelVersions,
-        tenant: tenants,
-        prior: sql<{ digest: string; result: ModelDto } | null>`(
-          select json_build_object('digest', ${transitions.requestDigest}, 'result', ${transitions.result}) from ${transitions}
-          where ${transitions.modelVersionId} = ${modelVersions.id} and ${transitions.idempotencyKey} = ${cmd.idempotencyKey})`,
-      })
-      .from(modelVersions)
-      .innerJoin(tenants, eq(tenants.id, modelVersions.tenantId))
-      .where(eq(modelVersions.id, modelId as ModelVersionId))
-      .limit(1);
+    const [found] = await this.#preRead.execute({ id: modelId, key: cmd.idempotencyKey });
     if (!found) throw new NotFoundError(`no model version ${modelId}`);
     const prior = typeof found.prior === 'string' ? (JSON.parse(found.prior) as { digest: string; result: ModelDto }) : found.prior;
     if (prior) return { model: replayOf(prior, cmd.idempotencyKey, requestDigest), replayed: true };
@@ -178,6 +172,23 @@ export class ModelTransitions {
       payload: { tenantId: model.tenantId, from: model.state, to: cmd.to, reason: cmd.reason, code: err.code, message: err.message, revision: model.revision },
     });
   }
+}
+
+/** The version, its tenant and any earlier use of the idempotency key, in one round trip. */
+function preReadQuery(db: Db) {
+  return db
+    .select({
+      model: modelVersions,
+      tenant: tenants,
+      prior: sql<{ digest: string; result: ModelDto } | null>`(
+        select json_build_object('digest', ${transitions.requestDigest}, 'result', ${transitions.result}) from ${transitions}
+        where ${transitions.modelVersionId} = ${modelVersions.id} and ${transitions.idempotencyKey} = ${sql.placeholder('key')})`,
+    })
+    .from(modelVersions)
+    .innerJoin(tenants, eq(tenants.id, modelVersions.tenantId))
+    .where(eq(modelVersions.id, sql.placeholder('id')))
+    .limit(1)
+    .prepare('tollgate_model_pre_read');
 }
 
 /** The stored answer for a replayed key, or a conflict when the key meant something else. */
