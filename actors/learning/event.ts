@@ -38,9 +38,21 @@ export const EventBatchSchema = z.strictObject({
 });
 export type EventBatch = z.infer<typeof EventBatchSchema>;
 
-/** What travels on the learning stream: the event, its tenant and source. */
+/** An event as the learning stream's consumer sees it: the event, its tenant and source. */
 export interface StreamedEvent extends LearningEvent {
   tenantId: string;
   source: string | null;
   receivedAt: string;
+}
+
+/**
+ * One learning-stream message: a chunk of one batch's events, with what they
+ * share said once. (Earlier versions put the shared fields on every event, or
+ * published one StreamedEvent per message; the consumer still reads both.)
+ */
+export interface StreamChunk {
+  tenantId: string;
+  source: string | null;
+  receivedAt: string;
+  events: LearningEvent[];
 }

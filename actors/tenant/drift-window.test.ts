@@ -7,6 +7,7 @@ import {
   buildBaseline,
   closeDay,
   closeTimeOf,
+  dayOf,
   initialDrift,
   nextDayToClose,
   observe,
@@ -224,6 +225,19 @@ win('report: models carry MAE, RMSE, bias and the delta against the baseline MAE
   assert.is(r.labelShare, 1);
   assert.is(r.lastEventTs, '2026-03-02T02:00:00Z');
 
+});
+
+win('dayOf: the fast path for canonical timestamps agrees with Date everywhere', () => {
+  fc.assert(
+    fc.property(fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2999-12-31T23:59:59Z'), noInvalidDate: true }), (d) => {
+      assert.is(dayOf(d.toISOString()), d.toISOString().slice(0, 10));
+    }),
+  );
+  // Strings of the canonical shape that are not real instants go the long way (and agree with Date).
+  for (const ts of ['2026-02-30T00:00:00.000Z', '2026-04-31T12:00:00.000Z', '2025-02-29T00:00:00.000Z', '2024-02-29T23:59:59.999Z']) {
+    assert.is(dayOf(ts), new Date(ts).toISOString().slice(0, 10), ts);
+  }
+  assert.is(dayOf('2026-03-01T01:30:00+02:00'), '2026-02-28', 'an offset is honoured');
 });
 
 win.run();

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { rowsOf } from '../../db/rows';
 import { ForbiddenError, UnauthenticatedError } from '../../actors/errors';
-import type { EventBatch, StreamedEvent } from '../../actors/learning/event';
+import type { EventBatch, LearningEvent, StreamChunk } from '../../actors/learning/event';
 import { roleAtLeast } from '../../actors/model-version/lifecycle';
 import type { Db } from '../../db/client';
 import { modelVersions } from '../../db/schema';
@@ -62,7 +62,7 @@ export class IngestionService {
     const seen = new Set<string>();
     const known = await this.#storedKeys(tenantId, batch.events.map((e) => e.idempotencyKey));
     let duplicates = 0;
-    const toPublish: Array<{ event: StreamedEvent; msgId: string }> = [];
+    const toPublish: Array<{ event: LearningEvent; msgId: string }> = [];
     batch.events.forEach((e, index) => {
       if (!models.has(e.modelVersionId)) {
         rejected.push({ index, code: 'NOT_FOUND', message: `model version ${e.modelVersionId} does not belong to tenant ${tenantId}` });
@@ -72,10 +72,7 @@ export class IngestionService {
         duplicates++;
       } else {
         seen.add(e.idempotencyKey);
-        toPublish.push({
-          event: { ...e, tenantId, source: batch.source ?? null, receivedAt: now.toISOString() },
-          msgId: `${tenantId}:${e.idempotencyKey}`,
-        });
+        toPublish.push({ event: e, msgId: `${tenantId}:${e.idempotencyKey}` });
       }
     });
 
@@ -86,12 +83,14 @@ export class IngestionService {
     let accepted = 0;
     const subject = `${this.subjectPrefix}.learn.${tenantId}`;
     const encoder = new TextEncoder();
+    const shared = { tenantId, source: batch.source ?? null, receivedAt: now.toISOString() };
     const chunks: Array<typeof toPublish> = [];
     for (let i = 0; i < toPublish.length; i += STREAM_CHUNK) chunks.push(toPublish.slice(i, i + STREAM_CHUNK));
     const acks = await Promise.all(
       chunks.map((chunk) => {
         const digest = createHash('sha256').update(chunk.map((c) => c.msgId).join('\n')).digest('base64url');
-        return this.streams.publish(subject, encoder.encode(JSON.stringify({ events: chunk.map((c) => c.event) })), `${tenantId}:c:${digest}`);
+        const message: StreamChunk = { ...shared, events: chunk.map((c) => c.event) };
+        return this.streams.publish(subject, encoder.encode(JSON.stringify(message)), `${tenantId}:c:${digest}`);
       }),
     );
     acks.forEach((ack, i) => (ack.duplicate ? (duplicates += chunks[i]!.length) : (accepted += chunks[i]!.length)));

@@ -1,7 +1,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { rowsOf } from '../../db/rows';
 import type { Logger } from 'pino';
-import type { StreamedEvent } from '../../actors/learning/event';
+import type { StreamChunk, StreamedEvent } from '../../actors/learning/event';
 import type { ObservedEvent } from '../../actors/tenant/drift-window';
 import type { Db } from '../../db/client';
 import { learningEvents } from '../../db/schema';
@@ -10,12 +10,23 @@ import type { Consumption, DurableStreams, StreamMsg } from '../ports/stream';
 
 /** Stream messages (chunks of up to 200 events) stored together. */
 export const STORE_BATCH = 32;
+/**
+ * Batches stored at once. One at a time left both PostgreSQL and this process
+ * half idle (each waited for the other); two keep both busy.
+ */
+const IN_FLIGHT = 2;
 /** Rows per INSERT statement (PostgreSQL allows 65,535 parameters; a row has 12). */
 const ROWS_PER_INSERT = 2_000;
 /** How long a partial batch waits for more messages before it is stored. */
 const LINGER_MS = 10;
 /** Events per `observe` command (the actor's command limit is 256 KB). */
 const OBSERVE_CHUNK = 400;
+
+/** Per tenant, the events a batch stored for the first time. */
+interface Stored {
+  fresh: ObservedEvent[][];
+  tenantsOf: string[];
+}
 
 /** Hands newly stored events to the tenant's drift window (the tenant actor). */
 export type ForwardEvents = (tenantId: string, events: ObservedEvent[]) => Promise<void>;
@@ -30,74 +41,96 @@ export type ForwardEvents = (tenantId: string, events: ObservedEvent[]) => Promi
  * Newly stored events go on to the tenant actor's live window. That step may
  * fail without loss: a day's report is recomputed from the stored events.
  */
-export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: string, log: Logger, forward?: ForwardEvents): Promise<Consumption> {
+export async function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: string, log: Logger, forward?: ForwardEvents): Promise<Consumption> {
   const decoder = new TextDecoder();
   let buffer: StreamMsg[] = [];
   let linger: NodeJS.Timeout | null = null;
-  let flushing: Promise<void> = Promise.resolve();
+  // Batches being stored; the handler waits for a free slot before taking more messages.
+  let running = 0;
+  const waitingForSlot: Array<() => void> = [];
+  // In stream order: the previous batch's events are stored (labels join predictions
+  // stored before them) and forwarded (per tenant, the window sees events in order).
+  let previousStored: Promise<unknown> = Promise.resolve();
   let forwarding: Promise<void> = Promise.resolve();
 
-  const flush = (): Promise<void> => {
+  const flush = (): void => {
     if (linger) clearTimeout(linger);
     linger = null;
     const batch = buffer;
     buffer = [];
-    if (batch.length === 0) return flushing;
-    flushing = flushing.then(() => storeBatch(batch));
-    return flushing;
+    if (batch.length === 0) return;
+    running++;
+    const earlier = previousStored;
+    const stored = storeBatch(batch, earlier);
+    previousStored = stored;
+    const earlierForward = forwarding;
+    forwarding = Promise.all([earlierForward, stored]).then(([, fresh]) => (fresh && forward ? forwardAll(fresh) : undefined));
+    // The slot frees once this batch is stored and the one before it forwarded: at most
+    // IN_FLIGHT inserts at once, and the window never more than a batch behind.
+    void Promise.all([stored, earlierForward]).then(() => {
+      running--;
+      waitingForSlot.shift()?.();
+    });
+  };
+  const slot = (): Promise<void> | undefined => (running < IN_FLIGHT ? undefined : new Promise((resolve) => waitingForSlot.push(resolve)));
+
+  const consumption = await streams.consume({ stream: `${prefix}_LEARNING`, durable: 'learning-store', ackWaitMs: 30_000, prefetch: (IN_FLIGHT + 1) * STORE_BATCH }, async (msg) => {
+    buffer.push(msg);
+    if (buffer.length >= STORE_BATCH) {
+      flush();
+      return slot();
+    }
+    linger ??= setTimeout(flush, LINGER_MS);
+  });
+  return {
+    stop: async () => {
+      await consumption.stop();
+      flush();
+      await Promise.all([previousStored, forwarding]);
+    },
   };
 
-  return streams.consume({ stream: `${prefix}_LEARNING`, durable: 'learning-store', ackWaitMs: 30_000, prefetch: 2 * STORE_BATCH }, async (msg) => {
-    buffer.push(msg);
-    if (buffer.length >= STORE_BATCH) return flush();
-    linger ??= setTimeout(() => void flush(), LINGER_MS);
-  });
+  async function forwardAll({ fresh, tenantsOf }: Stored): Promise<void> {
+    for (let t = 0; t < tenantsOf.length; t++) {
+      const list = fresh[t]!;
+      for (let i = 0; i < list.length; i += OBSERVE_CHUNK) {
+        await forward!(tenantsOf[t]!, list.slice(i, i + OBSERVE_CHUNK)).catch((err: unknown) =>
+          log.warn({ err, tenantId: tenantsOf[t] }, 'could not update the live drift window; the day is recomputed from stored events when it closes'),
+        );
+      }
+    }
+  }
 
-  async function storeBatch(batch: StreamMsg[]): Promise<void> {
+  /** Parses, stores and acks one batch; null when nothing was stored (the messages are nak'd). Never rejects. */
+  async function storeBatch(batch: StreamMsg[], earlier: Promise<unknown>): Promise<Stored | null> {
     const messages: StreamMsg[] = [];
     const events: StreamedEvent[] = [];
     for (const msg of batch) {
       try {
-        const parsed = JSON.parse(decoder.decode(msg.data)) as { events?: StreamedEvent[] } & StreamedEvent;
-        // A chunk `{ events: [...] }`, or one event (as earlier versions published them).
-        events.push(...(Array.isArray(parsed.events) ? parsed.events : [parsed]));
+        for (const e of eventsOfMessage(decoder.decode(msg.data))) events.push(e);
         messages.push(msg);
       } catch (err) {
-        // Nothing can make a malformed message well-formed: log it and move on.
+        // Nothing can make a malformed message well-formed: log it and move on (one bad
+        // message must not hold back the batch it arrived with).
         log.error({ err, seq: msg.seq, msgId: msg.msgId }, 'malformed learning event on the stream; dropped');
         await msg.ack().catch(() => undefined);
       }
     }
-    let fresh: ObservedEvent[][];
-    let tenantsOf: string[];
+    let stored: Stored;
     try {
-      ({ fresh, tenantsOf } = await store(events));
+      stored = await store(events, earlier);
     } catch (err) {
       // Not stored: nak, the stream redelivers; say why, so a stuck consumer is visible.
       log.warn({ err, messages: messages.length, firstSeq: messages[0]?.seq }, 'could not store learning events; they will be redelivered');
       for (const msg of messages) msg.nak(1_000);
-      return;
+      return null;
     }
     await Promise.all(messages.map((msg) => msg.ack().catch((err: unknown) => log.warn({ err, seq: msg.seq }, 'ack not confirmed; the event may be redelivered (stored once)'))));
-    if (!forward) return;
-    // The window update of this batch overlaps the next batch's insert; at
-    // most one batch is in flight, and per tenant the order is kept.
-    const previous = forwarding;
-    forwarding = previous.then(async () => {
-      for (let t = 0; t < tenantsOf.length; t++) {
-        const list = fresh[t]!;
-        for (let i = 0; i < list.length; i += OBSERVE_CHUNK) {
-          await forward(tenantsOf[t]!, list.slice(i, i + OBSERVE_CHUNK)).catch((err: unknown) =>
-            log.warn({ err, tenantId: tenantsOf[t] }, 'could not update the live drift window; the day is recomputed from stored events when it closes'),
-          );
-        }
-      }
-    });
-    await previous;
+    return stored;
   }
 
   /** Stores the events; returns, per tenant, the ones that were new (for the live window). */
-  async function store(events: StreamedEvent[]): Promise<{ fresh: ObservedEvent[][]; tenantsOf: string[] }> {
+  async function store(events: StreamedEvent[], earlier: Promise<unknown>): Promise<Stored> {
     const byTenant = new Map<string, ObservedEvent[]>();
     const add = (tenantId: string, e: ObservedEvent | null) => {
       if (!e) return;
@@ -115,7 +148,8 @@ export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: s
       for (const e of part) if (isNew.delete(`${e.tenantId}\u0000${e.idempotencyKey}`)) add(e.tenantId, observed(e));
     }
     // A label joins its prediction (the earliest unlabelled row with its predictionId);
-    // without one it is an event of its own.
+    // without one it is an event of its own. Earlier batches' predictions must be stored first.
+    if (labels.length > 0) await earlier;
     for (const e of labels) {
       const outcome = await db.transaction(async (txRaw) => {
         const tx = txRaw as unknown as Db;
@@ -144,6 +178,27 @@ export function consumeLearningEvents(streams: DurableStreams, db: Db, prefix: s
     }
     return { tenantsOf: [...byTenant.keys()], fresh: [...byTenant.values()] };
   }
+}
+
+/**
+ * The events of one stream message: a chunk with the shared fields said once
+ * (the current form), a chunk whose events carry them, or one event (the
+ * first versions). Throws when it is not JSON or an event lacks what storing
+ * it needs.
+ */
+export function eventsOfMessage(text: string): StreamedEvent[] {
+  const parsed = JSON.parse(text) as Partial<StreamChunk> & { events?: unknown };
+  const events = (Array.isArray(parsed.events) ? parsed.events : [parsed]) as StreamedEvent[];
+  const shared = Array.isArray(parsed.events) && typeof parsed.tenantId === 'string' ? { tenantId: parsed.tenantId, source: parsed.source ?? null, receivedAt: parsed.receivedAt! } : null;
+  for (const e of events) {
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new Error('an event is not an object');
+    if (shared) Object.assign(e, shared);
+    for (const field of ['tenantId', 'idempotencyKey', 'modelVersionId', 'ts', 'receivedAt'] as const) {
+      if (typeof e[field] !== 'string') throw new Error(`an event has no ${field}`);
+    }
+    if (typeof e.features !== 'object' || e.features === null) throw new Error('an event has no features');
+  }
+  return events;
 }
 
 /**

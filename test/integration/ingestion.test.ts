@@ -1,5 +1,5 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, like, sql } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canonicalJson, toBase64Url } from '../../control-plane/audit/format';
@@ -173,6 +173,36 @@ function ingestionSuite(name: string, env: () => Promise<{ env: Record<string, s
       const rows = await ctx.sys.database.db.select().from(learningEvents).where(eq(learningEvents.predictionId, 'p-1'));
       return rows.length === 2 && rows.every((r) => r.actual === 3.5);
     }, 'the label joined');
+  });
+
+  test('labels right behind their predictions on the stream join them, with batches stored concurrently', async (ctx) => {
+    // 32 chunks of predictions fill one store batch; the labels' chunk starts the next, which the
+    // consumer stores while the first is still being inserted: the labels must wait for it.
+    const receivedAt = new Date().toISOString();
+    const chunk = (events: unknown[]) => new TextEncoder().encode(JSON.stringify({ tenantId: 'farm', source: null, receivedAt, events }));
+    // Big enough that the first batch's insert outlasts the consumer's 10 ms linger.
+    const predictions = Array.from({ length: 32 }, (_, c) => events(100, ctx.modelId).map((e, i) => ({ ...e, predictionId: `q-${c}-${i}` })));
+    const labels = predictions.flat().filter((_, i) => i % 20 === 19).map((p) => ({ ...p, idempotencyKey: `label-${p.predictionId}`, actual: 4.5 }));
+    const subject = `${ctx.prefix}.learn.farm`;
+    await Promise.all([...predictions.map((p, c) => ctx.sys.streams.publish(subject, chunk(p), `q-chunk-${c}`)), ctx.sys.streams.publish(subject, chunk(labels), 'q-labels')]);
+    await eventually(async () => {
+      const rows = await ctx.sys.database.db.select().from(learningEvents).where(and(eq(learningEvents.tenantId, 'farm' as TenantId), like(learningEvents.predictionId, 'q-%')));
+      return rows.length === 3_200 + 160;
+    }, 'all 3,200 predictions and 160 labels stored');
+    const rows = await ctx.sys.database.db.select().from(learningEvents).where(and(eq(learningEvents.tenantId, 'farm' as TenantId), like(learningEvents.predictionId, 'q-%')));
+    const labelled = new Set(labels.map((l) => l.predictionId));
+    const unjoined = rows.filter((r) => !r.isLabel && labelled.has(r.predictionId!) && r.actual !== 4.5);
+    assert.is(unjoined.length, 0, `${unjoined.length} predictions did not get their label`);
+    assert.is(rows.filter((r) => r.isLabel).length, 160, 'every label row is marked as a label');
+  });
+
+  test('a malformed message on the stream is dropped without holding back the messages beside it', async (ctx) => {
+    const before = await storedCount(ctx.sys, 'farm');
+    const subject = `${ctx.prefix}.learn.farm`;
+    const good = events(3, ctx.modelId);
+    await ctx.sys.streams.publish(subject, new TextEncoder().encode('{"n":1}'), 'malformed-1');
+    await ctx.sys.streams.publish(subject, new TextEncoder().encode(JSON.stringify({ tenantId: 'farm', source: null, receivedAt: new Date().toISOString(), events: good })), 'beside-malformed');
+    await eventually(async () => (await storedCount(ctx.sys, 'farm')) === before + 3, 'the good chunk stored');
   });
 
   return test;
