@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { NoRespondersError, PayloadTooLargeError, RequestTimeoutError, UnavailableError } from '../../actors/errors';
 import type { Bus, Headers, Msg, RequestOptions, SubscribeOptions, Subscription } from '../ports/bus';
-import { assertPattern, assertPublishSubject, subjectMatches } from './subjects';
+import { assertPattern, assertPublishSubject, tokensMatch } from './subjects';
 
 interface Sub {
   pattern: string;
+  /** The pattern's tokens, split once (wildcard subscriptions are matched on every publish). */
+  tokens: string[];
   exact: boolean;
   queue?: string;
   handler: (msg: Msg) => void;
@@ -41,7 +43,7 @@ export class InProcessBus implements Bus {
     this.#assertOpen();
     assertPattern(pattern);
     const exact = !pattern.includes('*') && !pattern.includes('>');
-    const sub: Sub = { pattern, exact, handler, active: true, ...(options.queue ? { queue: options.queue } : {}) };
+    const sub: Sub = { pattern, tokens: pattern.split('.'), exact, handler, active: true, ...(options.queue ? { queue: options.queue } : {}) };
     if (exact) {
       const list = this.#exact.get(pattern) ?? [];
       list.push(sub);
@@ -103,7 +105,10 @@ export class InProcessBus implements Bus {
       throw new PayloadTooLargeError(`message of ${data.byteLength} bytes exceeds the bus maximum of ${this.maxPayload}`);
     }
     const matched: Sub[] = [...(this.#exact.get(subject) ?? [])];
-    for (const s of this.#wild) if (subjectMatches(s.pattern, subject)) matched.push(s);
+    if (this.#wild.length > 0) {
+      const tokens = subject.split('.');
+      for (const s of this.#wild) if (tokensMatch(s.tokens, tokens)) matched.push(s);
+    }
     if (matched.length === 0) return 0;
 
     const targets: Sub[] = [];

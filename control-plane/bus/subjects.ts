@@ -19,8 +19,11 @@ export function assertPattern(pattern: string): void {
 /** NATS subject matching: `*` matches one token, a final `>` one or more. */
 export function subjectMatches(pattern: string, subject: string): boolean {
   if (pattern === subject) return true;
-  const p = pattern.split('.');
-  const s = subject.split('.');
+  return tokensMatch(pattern.split('.'), subject.split('.'));
+}
+
+/** `subjectMatches` on subjects already split into tokens. */
+export function tokensMatch(p: readonly string[], s: readonly string[]): boolean {
   for (let i = 0; i < p.length; i++) {
     const token = p[i]!;
     if (token === '>') return s.length > i;
