@@ -199,6 +199,7 @@ function routingSuite(name: string, makeEnv: () => Promise<{ env: Record<string,
     const ackedShown = await listed(ctx.node, acked.id);
     assert.is(ackedShown?.escalationLevel, 0);
 
+    await ctx.node.sys.audit.flush(); // records are sealed shortly after they are queued
     const audits = await ctx.node.sys.database.db.select().from(auditLog).where(eq(auditLog.action, 'alert.escalated'));
     const mine = audits.filter((a) => a.subject === `alert:${alert.id}`);
     assert.is(mine.length, 1);
@@ -216,6 +217,7 @@ function routingSuite(name: string, makeEnv: () => Promise<{ env: Record<string,
     ctx.node.clock.increment(HOUR);
     await ctx.node.sys.escalator.sweep();
     assert.is((await listed(ctx.node, alert.id))?.escalationLevel, 1, 'nothing above the escalation channel');
+    await ctx.node.sys.audit.flush();
     const audits = await ctx.node.sys.database.db.select().from(auditLog).where(eq(auditLog.subject, `alert:${alert.id}`));
     assert.equal(audits.filter((a) => a.action === 'alert.escalated').length, 1);
   });

@@ -44,6 +44,7 @@ async function breachesCounted(nodes: Sys[], slo: string): Promise<number> {
 }
 
 async function audited(sys: Sys, slo: string): Promise<number> {
+  await sys.audit.flush();
   const rows = await sys.database.db.select({ payload: auditLog.payload }).from(auditLog).where(eq(auditLog.action, 'slo.breached'));
   return rows.filter((r) => (r.payload as { slo?: string }).slo === slo).length;
 }
