@@ -13,6 +13,9 @@ import { casAndRecord, staleRevision } from './cas-and-record';
 import { actorOf, type Principal } from '../../actors/principal';
 import { isUuid } from './ids';
 
+/** What a transition reads of its tenant. */
+type TransitionTenant = Pick<TenantRow, 'id' | 'stage' | 'forensicLock' | 'forensicLockReason' | 'revision'>;
+
 export interface TransitionCommand {
   to: ModelState;
   reason: string;
@@ -102,7 +105,7 @@ export class ModelTransitions {
   private async applyTransition(
     tx: Db,
     model: ModelVersionRow,
-    tenant: TenantRow,
+    tenant: TransitionTenant,
     cmd: TransitionCommand,
     requestDigest: string,
     by: Principal,
@@ -179,7 +182,8 @@ function preReadQuery(db: Db) {
   return db
     .select({
       model: modelVersions,
-      tenant: tenants,
+      // Only what a transition reads of its tenant (the policy and economics JSON stay in the database).
+      tenant: { id: tenants.id, stage: tenants.stage, forensicLock: tenants.forensicLock, forensicLockReason: tenants.forensicLockReason, revision: tenants.revision },
       prior: sql<{ digest: string; result: ModelDto } | null>`(
         select json_build_object('digest', ${transitions.requestDigest}, 'result', ${transitions.result}) from ${transitions}
         where ${transitions.modelVersionId} = ${modelVersions.id} and ${transitions.idempotencyKey} = ${sql.placeholder('key')})`,
