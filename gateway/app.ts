@@ -67,11 +67,12 @@ function onNode(c: Context): boolean {
 
 /** 256 KB per body (chunked included), 8 MB for event batches. */
 function limitBodies(): MiddlewareHandler {
+  const tooLarge = (maxSize: number) => new PayloadTooLargeError(`the body is larger than ${maxSize} bytes`);
   const limit = (maxSize: number) =>
     bodyLimit({
       maxSize,
       onError: () => {
-        throw new PayloadTooLargeError(`the body is larger than ${maxSize} bytes`);
+        throw tooLarge(maxSize);
       },
     });
   const normal = limit(MAX_BODY_BYTES);
@@ -79,16 +80,17 @@ function limitBodies(): MiddlewareHandler {
   return async function limitBodies(c, next) {
     // No body announced on a GET/HEAD: reading c.req.raw.body would make the node
     // adapter build a full Request for nothing (a large share of a small request's CPU).
-    if (bodiless(c.req.method, c.req.header('content-length'), c.req.header('transfer-encoding'))) return next();
+    const declared = c.req.header('content-length');
+    const chunked = c.req.header('transfer-encoding') !== undefined;
+    if (bodiless(c.req.method, declared, chunked ? 'chunked' : undefined)) return next();
     const events = EVENTS_PATH.test(c.req.path);
     // On node, a body with a Content-Length is exactly that long (the HTTP parser enforces it):
     // checking the number is the limit. Hono's bodyLimit would wrap the body's web stream, which
     // makes the node adapter build a full Request (about a tenth of a small command's CPU); the
     // API's handlers read bodies as text, which the adapter then reads straight from the socket.
-    const declared = c.req.header('content-length');
-    if (declared !== undefined && /^\d+$/.test(declared) && c.req.header('transfer-encoding') === undefined && onNode(c) && c.req.path.startsWith('/api/v1/')) {
+    if (declared !== undefined && !chunked && /^\d+$/.test(declared) && onNode(c) && c.req.path.startsWith('/api/v1/')) {
       const max = events ? MAX_EVENT_BATCH_BYTES : MAX_BODY_BYTES;
-      if (Number(declared) > max) throw new PayloadTooLargeError(`the body is larger than ${max} bytes`);
+      if (Number(declared) > max) throw tooLarge(max);
       return next();
     }
     return (events ? batches : normal)(c, next);

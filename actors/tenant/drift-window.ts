@@ -133,10 +133,10 @@ export function initialDrift(config: Partial<DriftConfig> = {}): DriftState {
   };
 }
 
-/** The UTC day of an instant, `YYYY-MM-DD`. */
 /** `Date#toISOString()`'s form with a day every month has (29–31 go the long way): the day is its first ten characters. */
 const CANONICAL_TS = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 
+/** The UTC day of an instant, `YYYY-MM-DD`. */
 export function dayOf(ts: string | number | Date): string {
   // Every observed event's ts is already canonical: skip the Date round trip (a hot loop).
   if (typeof ts === 'string' && ts.length === 24 && CANONICAL_TS.test(ts)) return ts.slice(0, 10);

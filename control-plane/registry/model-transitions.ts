@@ -54,7 +54,6 @@ export class ModelTransitions {
     opts: { rollback?: boolean } = {},
   ): Promise<{ model: ModelDto; replayed: boolean }> {
     const requestDigest = sha256Hex(canonicalJson({ to: cmd.to, reason: cmd.reason, expectedRevision: cmd.expectedRevision }));
-    // One round trip: the version, its tenant and any earlier use of the key.
     if (!isUuid(modelId)) throw new NotFoundError(`no model version ${modelId}`);
     const [found] = await this.#preRead.execute({ id: modelId, key: cmd.idempotencyKey });
     if (!found) throw new NotFoundError(`no model version ${modelId}`);
