@@ -118,6 +118,9 @@ async function auditAll(admin: ReturnType<typeof client>): Promise<Array<{ seq: 
       }
       if (process.env.DEMO_TEST_TIMING && step % 32 === 0) console.error(`step ${step}: ${Date.now() - t0} ms`);
     }
+    // The simulator narrates what it observes every fourth tick; the loop may have stopped on a
+    // state it has not observed yet (when depends on the time of day the story started at).
+    await ctx.sim.observe(true);
     const beats = ctx.log.map((l) => JSON.parse(l) as { beat?: string; tenantId?: string; msg: string });
     const told = (tenantId: string, beat: string) => beats.some((b) => b.tenantId === tenantId && b.beat === beat);
     const story = beats.filter((b) => b.beat && b.beat !== 'drift.report').map((b) => b.msg).join('\n');
