@@ -38,6 +38,11 @@ export interface HostOptions {
   maxAttempts?: number;
   /** Delay before each retry after a crash, in ms. */
   backoffMs?: readonly number[];
+  /**
+   * Times a message is redone after another node wrote the actor first
+   * (reload, step again, save again), each after a short random delay.
+   */
+  maxConflictRetries?: number;
   /** Largest command accepted, in bytes. */
   maxMessageBytes?: number;
   /**
@@ -94,6 +99,7 @@ export class ActorHost {
       passivateAfterMs: 5 * 60_000,
       maxAttempts: 3,
       backoffMs: [10, 50, 250],
+      maxConflictRetries: 8,
       maxMessageBytes: 256 * 1024,
       ports: {},
       ...options,
@@ -288,6 +294,7 @@ export class ActorHost {
       return errorReply(err instanceof TollgateError ? err : new BadRequestError((err as Error).message));
     }
     let lastError: unknown;
+    let conflicts = 0;
     for (let attempt = 1; attempt <= this.#o.maxAttempts; attempt++) {
       try {
         if (!cell.loaded) await this.#load(cell);
@@ -311,7 +318,14 @@ export class ActorHost {
         await this.#persist(cell, step, timerId);
       } catch (err) {
         cell.loaded = false;
-        if (err instanceof RevisionConflictError && attempt < this.#o.maxAttempts) continue; // another node wrote: reload and redo
+        if (err instanceof RevisionConflictError && conflicts < this.#o.maxConflictRetries) {
+          // Another node wrote first: reload and redo. A conflict is not a crash, so it
+          // does not use up an attempt; the random delay lets a busy writer get ahead.
+          conflicts++;
+          attempt--;
+          await sleep(Math.random() * Math.min(100, 5 * 2 ** conflicts));
+          continue;
+        }
         return errorReply(err instanceof TollgateError ? err : new UnavailableError(`could not persist actor ${cell.kind}/${cell.id}: ${(err as Error).message}`));
       }
       return this.#runEffects(cell, step);

@@ -4,7 +4,7 @@ import { connect } from 'nats';
 import pino from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BadRequestError, DeadLetteredError, IllegalTransitionError, PayloadTooLargeError, UnavailableError } from '../../actors/errors';
+import { BadRequestError, DeadLetteredError, IllegalTransitionError, PayloadTooLargeError, RevisionConflictError, UnavailableError } from '../../actors/errors';
 import { ActorClient } from '../../control-plane/actor-host/client';
 import { ActorHost, type HostMetrics } from '../../control-plane/actor-host/host';
 import { hostMetrics } from '../../control-plane/actor-host/metrics';
@@ -224,6 +224,38 @@ function hostSuite(name: string, dbKind: DbKind, openBus: () => Promise<Bus>) {
     await ctx.host.stop();
     ctx.host = makeHost(ctx);
     assert.is((await get(ctx, 'doomed')).count, 0);
+  });
+
+  test('another node writing first, again and again: the message is redone on the fresh state each time and succeeds', async (ctx) => {
+    // `writesFirst` saves made by "another node" land just before each of ours.
+    let writesFirst = 6;
+    const racing: ActorStore = {
+      load: (k, i) => ctx.store.load(k, i),
+      loadMany: (k, ids) => ctx.store.loadMany(k, ids),
+      pendingTimers: () => ctx.store.pendingTimers(),
+      deadLetter: (...a) => ctx.store.deadLetter(...a),
+      save: async (kind, id, state, expected, timers) => {
+        if (writesFirst-- > 0) {
+          const now = await ctx.store.load(kind, id);
+          const other = now ? (now.state as SeqState) : { count: 0, last: -1, outOfOrder: 0, keys: [], reminders: [] };
+          await ctx.store.save(kind, id, { ...other, count: other.count + 1, last: other.last + 1 }, now?.version ?? 0, { set: [], cancel: [] });
+        }
+        return ctx.store.save(kind, id, state, expected, timers);
+      },
+    };
+    await ctx.host.stop();
+    ctx.host = makeHost(ctx, racing);
+    // Six conflicts: more than the three attempts a crashing message gets.
+    const reply = await ctx.client.ask<{ count: number }>('seq', 'raced', { type: 'seq', n: 6 });
+    assert.is(reply.count, 7, 'applied once, on top of the six writes it lost to');
+    assert.equal(await ctx.store.load('seq', 'raced').then((s) => [(s!.state as SeqState).count, s!.version]), [7, 7]);
+    // A writer that always wins: the conflict is answered after the retries, and nothing of ours is written.
+    writesFirst = 1_000;
+    await rejectsA(ctx.client.ask('seq', 'raced', { type: 'seq', n: 7 }), RevisionConflictError, /moved past version/);
+    const after = (await ctx.store.load('seq', 'raced'))!;
+    assert.is((after.state as SeqState).count, after.version, 'only the other writer wrote');
+    await ctx.host.stop();
+    ctx.host = makeHost(ctx);
   });
 
   return test;
