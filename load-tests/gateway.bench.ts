@@ -43,9 +43,9 @@ const hasTaskset = (() => {
   }
 })();
 const hardStop = setTimeout(() => {
-  console.error('gateway bench: hard stop after 120 s');
+  console.error('gateway bench: hard stop after 180 s');
   process.exit(1);
-}, 120_000);
+}, 180_000);
 hardStop.unref();
 
 function pin(pid: number, core: number): void {
