@@ -49,6 +49,15 @@ test('valid EdDSA and ES256 tokens are accepted', async () => {
   assert.is(e.partner.id, 'ecorp');
 });
 
+test('a refusal carries no stack trace (a flood of bad tokens costs less) and leaves the stack depth of other errors alone', async () => {
+  const depth = Error.stackTraceLimit;
+  const err = await verifier.verify('not-a-token').catch((e: unknown) => e);
+  assert.instance(err, PartnerTokenError);
+  assert.is((err as Error).stack, `PartnerTokenError: ${(err as Error).message}`);
+  assert.is(Error.stackTraceLimit, depth);
+  assert.match(new Error('other').stack ?? '', /\n\s+at /);
+});
+
 test('alg none / noNE / HS256 with the public key as secret → JWT_ALG_NOT_ALLOWED', async () => {
   assert.is(await refusal(unsigned({ alg: 'none', typ: 'oracle+jwt', kid: 'acme' }, goodClaims(), 'x')), 'JWT_ALG_NOT_ALLOWED');
   assert.is(await refusal(unsigned({ alg: 'noNE', typ: 'oracle+jwt', kid: 'acme' }, goodClaims(), 'x')), 'JWT_ALG_NOT_ALLOWED');
