@@ -1,6 +1,5 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import { NotFoundError, PayloadTooLargeError } from '../actors/errors';
 import type { Db } from '../db/client';
@@ -9,6 +8,7 @@ import type { IdentityService } from '../control-plane/identity/identity-service
 import type { ActorClient } from '../control-plane/actor-host/client';
 import type { RegistryService } from '../control-plane/registry/registry-service';
 import { errorResponse } from './errors';
+import { requestIds } from './middleware/request-id';
 import type { Metrics } from './metrics';
 import { operatorAuth } from './middleware/auth';
 import { auditRoutes } from './routes/audit';
@@ -43,12 +43,6 @@ import type { FlagService } from '../control-plane/flags/flag-service';
 import { flagRoutes } from './routes/flags';
 import { approvalRoutes } from './routes/approvals';
 import { consoleRoutes } from './routes/console-static';
-
-declare module 'hono' {
-  interface ContextVariableMap {
-    log: Logger;
-  }
-}
 
 export const MAX_BODY_BYTES = 256 * 1024;
 /** Learning-event batches (up to 5,000 events) get more room. */
@@ -145,14 +139,8 @@ export function createApp(deps: AppDeps) {
   if (deps.clock) api.route('/', clockRoutes(deps.clock));
 
   const app = new Hono()
-    .use('*', requestId())
+    .use('*', requestIds())
     .use('*', httpTracing())
-    .use('*', async function attachLogger(c, next) {
-      // traceId: the request's span, or the caller's traceparent when tracing is off.
-      const traceId = activeTraceId() ?? traceIdOfHeader(c.req.header('traceparent'));
-      c.set('log', deps.log.child({ requestId: c.var.requestId, ...(traceId ? { traceId } : {}) }));
-      await next();
-    })
     .use('*', deps.metrics.middleware)
     .use('*', limitBodies())
     .route('/', healthRoutes(deps.readiness, deps.metrics))
@@ -161,8 +149,14 @@ export function createApp(deps: AppDeps) {
     // The console's static files at `/` (after every API route, never shadowing one).
     .route('/', consoleRoutes(deps.consoleDir));
 
+  // The request's logger is made only when an error is logged (most requests never log).
+  const requestLog = (c: Context) => {
+    // traceId: the request's span, or the caller's traceparent when tracing is off.
+    const traceId = activeTraceId() ?? traceIdOfHeader(c.req.header('traceparent'));
+    return deps.log.child({ requestId: c.var.requestId, ...(traceId ? { traceId } : {}) });
+  };
   app.notFound((c) => errorResponse(new NotFoundError(`no route ${c.req.method} ${c.req.path}`), c));
-  app.onError((err, c) => errorResponse(err, c));
+  app.onError((err, c) => errorResponse(err, c, () => requestLog(c)));
   return app;
 }
 export type App = ReturnType<typeof createApp>;

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { Logger } from 'pino';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { FLAG_REFUSALS, PARTNER_REFUSALS, RateLimitedError, TollgateError } from '../actors/errors';
@@ -48,8 +49,8 @@ export function statusOf(code: string): ContentfulStatusCode {
   return STATUS[code] ?? 500;
 }
 
-/** The one place where failures become HTTP responses. */
-export function errorResponse(err: Error, c: Context): Response {
+/** The one place where failures become HTTP responses; `log` gives the request's logger for the ones worth logging. */
+export function errorResponse(err: Error, c: Context, log?: () => Logger): Response {
   if (err instanceof TollgateError) {
     if (err instanceof RateLimitedError && err.details?.retryAfterSeconds !== undefined) c.header('retry-after', String(err.details.retryAfterSeconds));
     return c.json({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } }, statusOf(err.code));
@@ -60,9 +61,9 @@ export function errorResponse(err: Error, c: Context): Response {
   }
   const sqlState = pgErrorCode(err);
   if (sqlState?.startsWith('08') || sqlState === '57P01' || /ECONNREFUSED|ECONNRESET|connection/i.test(err.message)) {
-    c.var.log?.error({ err }, 'dependency unavailable');
+    log?.().error({ err }, 'dependency unavailable');
     return c.json({ error: { code: 'UNAVAILABLE', message: 'a dependency is unavailable; retry shortly' } }, 503);
   }
-  c.var.log?.error({ err }, 'unhandled error');
+  log?.().error({ err }, 'unhandled error');
   return c.json({ error: { code: 'INTERNAL', message: 'internal error; see the server log' } }, 500);
 }
