@@ -92,4 +92,22 @@ export function limitsContract(test: Test, ctx: () => Promise<LimitsContext>): v
     assert.is(results.filter((r) => r.allowed).length, 1);
     assert.is(results.filter((r) => r.replayed).length, 49);
   });
+
+  test('admission: 200 concurrent first uses of two partners (more than one Redis batch) — each partner gets exactly its limit, in arrival order; then all 200 are replays', async () => {
+    const { clock, admission } = await ctx();
+    const now = clock.now();
+    const exp = new Date(now.getTime() + 60_000);
+    const use = (i: number) => admission.admit({ key: `t${i}`, expiresAt: exp }, i % 2 ? { key: 'odd', limit: 30, windowMs: 1_000 } : { key: 'even', limit: 90, windowMs: 1_000 }, now);
+    const first = await Promise.all(Array.from({ length: 200 }, (_, i) => use(i)));
+    const allowed = (parity: number) => first.flatMap((r, i) => (i % 2 === parity && r.allowed ? [i] : []));
+    // The first 90 even and the first 30 odd requests, exactly.
+    assert.equal(allowed(0), Array.from({ length: 90 }, (_, k) => 2 * k));
+    assert.equal(allowed(1), Array.from({ length: 30 }, (_, k) => 2 * k + 1));
+    for (const r of first.filter((d) => !d.allowed)) {
+      assert.is(r.replayed, false);
+      assert.ok(r.retryAfterMs > 0 && r.retryAfterMs <= 1_000, `retry after ${r.retryAfterMs} ms`);
+    }
+    const again = await Promise.all(Array.from({ length: 200 }, (_, i) => use(i)));
+    assert.ok(again.every((r) => r.replayed && !r.allowed));
+  });
 }
