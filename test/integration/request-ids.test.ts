@@ -23,7 +23,7 @@ test.after(async (ctx) => ctx.node.stop());
 const get = (node: LiveNode, path: string, headers: Record<string, string> = {}) => fetch(`${node.url}${path}`, { headers: { authorization: `Bearer ${BOOTSTRAP_TOKEN}`, ...headers } });
 
 test('on a node server: every answer (success, refusal, 404, oracle) has its own id', async (ctx) => {
-  const answers = await Promise.all([get(ctx.node, '/api/v1/tenants'), get(ctx.node, '/api/v1/tenants/nobody'), get(ctx.node, '/no/such/route'), get(ctx.node, '/oracle/v1/tenants/x/snapshot', { authorization: 'Bearer nope' })]);
+  const answers = await Promise.all([get(ctx.node, '/api/v1/tenants'), get(ctx.node, '/api/v1/tenants/nobody'), get(ctx.node, '/api/v1/no/such/route'), get(ctx.node, '/oracle/v1/tenants/x/snapshot', { authorization: 'Bearer nope' })]);
   assert.equal(answers.map((r) => r.status), [200, 404, 404, 401]);
   const ids = answers.map((r) => r.headers.get('x-request-id') ?? '');
   for (const id of ids) assert.match(id, UUID);
