@@ -294,8 +294,9 @@ export class ActorHost {
       return errorReply(err instanceof TollgateError ? err : new BadRequestError((err as Error).message));
     }
     let lastError: unknown;
+    // Crashes use up attempts; conflicts (another node wrote first) have their own budget.
     let conflicts = 0;
-    for (let attempt = 1; attempt <= this.#o.maxAttempts; attempt++) {
+    for (let attempt = 1; attempt <= this.#o.maxAttempts; ) {
       try {
         if (!cell.loaded) await this.#load(cell);
       } catch (err) {
@@ -311,6 +312,7 @@ export class ActorHost {
         this.#o.metrics?.crashed(cell.kind);
         this.#o.log.warn({ err, actor: `${cell.kind}/${cell.id}`, tenantId: tenantOf(cell), attempt, type: message.type }, 'actor crashed; restarting');
         if (attempt < this.#o.maxAttempts) await sleep(this.#o.backoffMs[attempt - 1] ?? 250);
+        attempt++;
         continue;
       }
       if (step.refusal) return errorReply(step.refusal);
@@ -319,10 +321,8 @@ export class ActorHost {
       } catch (err) {
         cell.loaded = false;
         if (err instanceof RevisionConflictError && conflicts < this.#o.maxConflictRetries) {
-          // Another node wrote first: reload and redo. A conflict is not a crash, so it
-          // does not use up an attempt; the random delay lets a busy writer get ahead.
+          // Another node wrote first: reload and redo; the random delay lets a busy writer get ahead.
           conflicts++;
-          attempt--;
           await sleep(Math.random() * Math.min(100, 5 * 2 ** conflicts));
           continue;
         }

@@ -23,6 +23,17 @@ import { NATS_URL, requireNats, requirePostgres } from '../support/services';
 import { sequenceBehaviour, type SeqState } from '../support/test-actors';
 
 const DAY = 86_400_000;
+
+/** `store` with another `save` (a failing disk, another node writing first). */
+function withSave(store: ActorStore, save: ActorStore['save']): ActorStore {
+  return {
+    load: (k, i) => store.load(k, i),
+    loadMany: (k, ids) => store.loadMany(k, ids),
+    save,
+    pendingTimers: () => store.pendingTimers(),
+    deadLetter: (...a) => store.deadLetter(...a),
+  };
+}
 const quiet = pino({ level: 'silent' });
 
 interface Ctx {
@@ -203,15 +214,9 @@ function hostSuite(name: string, dbKind: DbKind, openBus: () => Promise<Bus>) {
   });
 
   test('a failed persist means no success reply and no event', async (ctx) => {
-    const failing: ActorStore = {
-      load: (k, i) => ctx.store.load(k, i),
-      loadMany: (k, ids) => ctx.store.loadMany(k, ids),
-      save: async () => {
-        throw new Error('disk full');
-      },
-      pendingTimers: () => ctx.store.pendingTimers(),
-      deadLetter: (...a) => ctx.store.deadLetter(...a),
-    };
+    const failing = withSave(ctx.store, async () => {
+      throw new Error('disk full');
+    });
     await ctx.host.stop();
     ctx.host = makeHost(ctx, failing);
     const events: string[] = [];
@@ -229,20 +234,14 @@ function hostSuite(name: string, dbKind: DbKind, openBus: () => Promise<Bus>) {
   test('another node writing first, again and again: the message is redone on the fresh state each time and succeeds', async (ctx) => {
     // `writesFirst` saves made by "another node" land just before each of ours.
     let writesFirst = 6;
-    const racing: ActorStore = {
-      load: (k, i) => ctx.store.load(k, i),
-      loadMany: (k, ids) => ctx.store.loadMany(k, ids),
-      pendingTimers: () => ctx.store.pendingTimers(),
-      deadLetter: (...a) => ctx.store.deadLetter(...a),
-      save: async (kind, id, state, expected, timers) => {
-        if (writesFirst-- > 0) {
-          const now = await ctx.store.load(kind, id);
-          const other = now ? (now.state as SeqState) : { count: 0, last: -1, outOfOrder: 0, keys: [], reminders: [] };
-          await ctx.store.save(kind, id, { ...other, count: other.count + 1, last: other.last + 1 }, now?.version ?? 0, { set: [], cancel: [] });
-        }
-        return ctx.store.save(kind, id, state, expected, timers);
-      },
-    };
+    const racing = withSave(ctx.store, async (kind, id, state, expected, timers) => {
+      if (writesFirst-- > 0) {
+        const now = await ctx.store.load(kind, id);
+        const other = now ? (now.state as SeqState) : sequenceBehaviour().initial(id);
+        await ctx.store.save(kind, id, { ...other, count: other.count + 1, last: other.last + 1 }, now?.version ?? 0, { set: [], cancel: [] });
+      }
+      return ctx.store.save(kind, id, state, expected, timers);
+    });
     await ctx.host.stop();
     ctx.host = makeHost(ctx, racing);
     // Six conflicts: more than the three attempts a crashing message gets.
