@@ -10,35 +10,25 @@
  * few percent show. Informational only. Loopback only. Needs Postgres and Redis.
  * AB_ROUNDS (default 4), BENCH_SECONDS per phase (default 5).
  */
-import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
-import { mintPartnerToken } from '../control-plane/oracle/mint-token';
 import { createTestDatabase, REDIS_URL, requireRedis } from '../test/support/services';
+import { bearerTokens, pinToCore, prepareOracle, SNAPSHOT_PATH } from './support/oracle';
 import { freePort, startServer, type ServerProcess } from './support/server';
 
 const ROUNDS = Math.min(10, Math.max(1, Number(process.env.AB_ROUNDS) || 4));
 const SECONDS = Math.min(10, Math.max(1, Number(process.env.BENCH_SECONDS) || 5));
 const WARMUP_SECONDS = 3;
 const ADMIN = `ab-admin-${randomBytes(8).toString('hex')}`;
-const PATH = '/oracle/v1/tenants/bench-farm/snapshot';
-
-const pin = (pid: number, core: number) => {
-  try {
-    if (os.cpus().length >= 2) execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
-  } catch {
-    // no taskset: unpinned
-  }
-};
 
 async function main(): Promise<void> {
   const checkouts = process.argv.slice(2).map((d) => resolve(d));
   if (checkouts.length !== 2) throw new Error('usage: npm run bench:gateway-ab -- <checkout A> <checkout B>');
   if (!(await requireRedis())) return;
-  pin(process.pid, 1);
+  pinToCore(process.pid, 1);
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const x = (publicKey.export({ format: 'jwk' }) as { x: string }).x;
   const started: Array<{ label: 'A' | 'B'; server: ServerProcess; drop(): Promise<void>; data: string }> = [];
@@ -53,23 +43,16 @@ async function main(): Promise<void> {
         env: { DATABASE_URL: db.url, REDIS_URLS: REDIS_URL, TOLLGATE_DATA_DIR: data, TOLLGATE_SUBJECT_PREFIX: `ab${randomBytes(3).toString('hex')}`, TOLLGATE_BOOTSTRAP_ADMIN_TOKEN: ADMIN, TOLLGATE_DEMO: '0', LOG_LEVEL: 'warn' },
       });
       started.push({ label: i === 0 ? 'A' : 'B', server, drop: db.drop, data });
-      pin(server.pid!, 0);
-      const admin = async (method: string, path: string, body: unknown) => {
-        const res = await fetch(`${server.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-        if (res.status >= 300) throw new Error(`${dir}: ${method} ${path}: ${res.status} ${await res.text()}`);
-      };
-      await admin('POST', '/api/v1/partners', { id: 'bench', publicKeyJwk: { kty: 'OKP', crv: 'Ed25519', x }, internal: true, rateLimitPerSecond: 100_000 });
-      await admin('POST', '/api/v1/tenants', { id: 'bench-farm', name: 'Bench farm' });
-      await admin('PUT', '/api/v1/oracle/exposure', { stage: 'DARK_LAUNCH' });
+      pinToCore(server.pid!, 0);
+      await prepareOracle(server.baseUrl, ADMIN, x);
     }
     console.log(`gateway A/B: ${ROUNDS} rounds of ${SECONDS} s (after ${WARMUP_SECONDS} s warm-up) per checkout\n  A = ${checkouts[0]}\n  B = ${checkouts[1]}`);
     const figures = { A: [] as Array<{ rps: number; cpu: number }>, B: [] as Array<{ rps: number; cpu: number }> };
     for (let round = 0; round < ROUNDS; round++) {
       for (const s of round % 2 ? [...started].reverse() : started) {
-        // Minted before the phase: the load generator's core does not sign during it.
-        const tokens = Array.from({ length: (WARMUP_SECONDS + SECONDS) * 9_000 }, () => `Bearer ${mintPartnerToken({ partnerId: 'bench', audience: 'tollgate-oracle', privateKey, jti: randomUUID() })}`);
+        const tokens = bearerTokens((WARMUP_SECONDS + SECONDS) * 9_000, privateKey);
         let next = 0;
-        const opts = { url: s.server.baseUrl, connections: 20, requests: [{ method: 'GET' as const, path: PATH, setupRequest: (req: object) => ({ ...req, headers: { authorization: tokens[next++ % tokens.length]! } }) }] };
+        const opts = { url: s.server.baseUrl, connections: 20, requests: [{ method: 'GET' as const, path: SNAPSHOT_PATH, setupRequest: (req: object) => ({ ...req, headers: { authorization: tokens[next++ % tokens.length]! } }) }] };
         await autocannon({ ...opts, duration: WARMUP_SECONDS });
         const cpu0 = s.server.cpuMs() ?? Number.NaN;
         const r = await autocannon({ ...opts, duration: SECONDS });

@@ -21,15 +21,15 @@
  *              latency baseline)
  * and prints req/s, p50/p99, the CPU bound 1 / (1/R_hono + 1/R_verify) and the ratios.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, randomUUID, sign, verify } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { mintPartnerToken } from '../control-plane/oracle/mint-token';
 import { createTestDatabase, REDIS_URL, requireRedis } from '../test/support/services';
+import { bearerTokens, pinToCore, prepareOracle, SNAPSHOT_PATH } from './support/oracle';
 import { paced } from './support/paced';
 import { freePort } from './support/server';
 
@@ -40,25 +40,12 @@ const WARMUP_SECONDS = 4;
 const CONNECTIONS = 20;
 /** Fresh tokens for a phase and its warm-up (enough for 8k req/s; past that, replays show as non-2xx). */
 const TOKENS = (WARMUP_SECONDS + SECONDS) * 8_000;
-const AUD = 'tollgate-oracle';
 const ADMIN = `bench-admin-${randomBytes(8).toString('hex')}`;
-const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
-    return os.cpus().length >= 2;
-  } catch {
-    return false;
-  }
-})();
 const hardStop = setTimeout(() => {
   console.error('gateway bench: hard stop after 150 s');
   process.exit(1);
 }, 150_000);
 hardStop.unref();
-
-function pin(pid: number, core: number): void {
-  if (hasTaskset) execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
-}
 
 function spawnServer(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -147,12 +134,12 @@ async function main(): Promise<void> {
   if (!(await requireRedis())) return;
   const db = await createTestDatabase('gateway_bench');
   if (!db) return;
-  if (hasTaskset) pin(process.pid, 1);
+  const pinned = pinToCore(process.pid, 1);
   const dataDir = mkdtempSync(join(os.tmpdir(), 'tollgate-gw-bench-'));
   const prefix = `gb${randomBytes(3).toString('hex')}`;
   const children: ChildProcess[] = [];
   try {
-    console.log(`gateway bench: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), taskset ${hasTaskset ? 'server → core 0, load → core 1' : 'not used'}, ${SECONDS} s per phase, ${CONNECTIONS} connections`);
+    console.log(`gateway bench: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), taskset ${pinned ? 'server → core 0, load → core 1' : 'not used'}, ${SECONDS} s per phase, ${CONNECTIONS} connections`);
 
     // R_verify — in this process, one core.
     const rVerify = verifyLoop(2_000);
@@ -163,7 +150,7 @@ async function main(): Promise<void> {
     const hello = spawnServer(['--import', 'tsx', 'load-tests/support/hello-server.ts'], { PORT: String(helloPort) });
     children.push(hello.child);
     await waitFor(`http://127.0.0.1:${helloPort}/`, 20_000, hello.output);
-    pin(hello.child.pid!, 0);
+    pinToCore(hello.child.pid!, 0);
     const honoFig = await cannon(hello.child.pid!, { url: `http://127.0.0.1:${helloPort}/` });
     // The latency baseline of the replay phase: the same pace and connections, nothing behind the answer.
     const honoPaced = await pacedPhase(hello.child.pid!, `http://127.0.0.1:${helloPort}/`, {});
@@ -174,13 +161,12 @@ async function main(): Promise<void> {
     // The floor — hello world plus one verify per fresh token, nothing else.
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
     const publicX = (publicKey.export({ format: 'jwk' }) as { x: string }).x;
-    const token = () => mintPartnerToken({ partnerId: 'bench', audience: AUD, privateKey, jti: randomUUID() });
     const floorPort = await freePort();
     const floor = spawnServer(['--import', 'tsx', 'load-tests/support/verify-server.ts'], { PORT: String(floorPort), PUBLIC_KEY_X: publicX });
     children.push(floor.child);
     await waitFor(`http://127.0.0.1:${floorPort}/ready`, 20_000, floor.output);
-    pin(floor.child.pid!, 0);
-    const floorTokens = Array.from({ length: TOKENS }, () => `Bearer ${token()}`);
+    pinToCore(floor.child.pid!, 0);
+    const floorTokens = bearerTokens(TOKENS, privateKey);
     let nextFloorToken = 0;
     const floorFig = await cannon(floor.child.pid!, {
       url: `http://127.0.0.1:${floorPort}`,
@@ -206,22 +192,15 @@ async function main(): Promise<void> {
     });
     children.push(server.child);
     await waitFor(`http://127.0.0.1:${port}/readyz`, 45_000, server.output);
-    pin(server.child.pid!, 0);
+    pinToCore(server.child.pid!, 0);
     const base = `http://127.0.0.1:${port}`;
-    const adminCall = async (method: string, path: string, body: unknown) => {
-      const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    };
-    await adminCall('POST', '/api/v1/partners', { id: 'bench', publicKeyJwk: { kty: 'OKP', crv: 'Ed25519', x: publicX }, internal: true, rateLimitPerSecond: 100_000 });
-    await adminCall('POST', '/api/v1/tenants', { id: 'bench-farm', name: 'Bench farm' });
-    await adminCall('PUT', '/api/v1/oracle/exposure', { stage: 'DARK_LAUNCH' });
+    await prepareOracle(base, ADMIN, publicX);
     // The partner registry and exposure reach the request path at once on this node.
-    const path = '/oracle/v1/tenants/bench-farm/snapshot';
-    const probe = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token()}` } });
+    const path = SNAPSHOT_PATH;
+    const probe = await fetch(`${base}${path}`, { headers: { authorization: bearerTokens(1, privateKey)[0]! } });
     if (probe.status !== 200) throw new Error(`oracle probe: ${probe.status} ${await probe.text()}`);
 
-    // Tokens are minted before the phase so the load generator's core does not sign during it.
-    const tokens = Array.from({ length: TOKENS }, () => `Bearer ${token()}`);
+    const tokens = bearerTokens(TOKENS, privateKey);
     let nextToken = 0;
     const oracleFig = await cannon(server.child.pid!, {
       url: base,
@@ -229,9 +208,9 @@ async function main(): Promise<void> {
     });
     console.log(`  oracle    ${oracleFig.rps.toFixed(0)} req/s  p50 ${oracleFig.p50} ms  p99 ${oracleFig.p99} ms  (non-2xx ${oracleFig.non2xx}, errors ${oracleFig.errors})  server CPU ${oracleFig.cpuPerReq.toFixed(3)} ms/req`);
 
-    const replayed = token();
-    await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${replayed}` } });
-    const replayFig = await pacedPhase(server.child.pid!, `${base}${path}`, { authorization: `Bearer ${replayed}` });
+    const [replayed] = bearerTokens(1, privateKey) as [string];
+    await fetch(`${base}${path}`, { headers: { authorization: replayed } });
+    const replayFig = await pacedPhase(server.child.pid!, `${base}${path}`, { authorization: replayed });
     console.log(`  replay    ${replayFig.rps.toFixed(0)} req/s at a fixed 1,000/s  p50 ${replayFig.p50} ms  p99 ${replayFig.p99} ms  max ${replayFig.max} ms  (401: ${replayFig.non2xx}, errors ${replayFig.errors})  server CPU ${replayFig.cpuPerReq.toFixed(3)} ms/req`);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     const replays = /tollgate_oracle_refusals_total\{partner="bench",reason="JTI_REPLAYED"\} (\d+)/.exec(metrics)?.[1] ?? '0';
