@@ -9,6 +9,7 @@ import type { ActorClient } from '../control-plane/actor-host/client';
 import type { RegistryService } from '../control-plane/registry/registry-service';
 import { errorResponse } from './errors';
 import { requestIds } from './middleware/request-id';
+import { nodeBindings } from './node-bindings';
 import type { Metrics } from './metrics';
 import { operatorAuth } from './middleware/auth';
 import { auditRoutes } from './routes/audit';
@@ -54,11 +55,6 @@ export function bodiless(method: string, contentLength: string | undefined, tran
   return (method === 'GET' || method === 'HEAD') && contentLength === undefined && transferEncoding === undefined;
 }
 
-/** Served by @hono/node-server (its bindings carry node's request). */
-function onNode(c: Context): boolean {
-  return typeof (c.env as { incoming?: { on?: unknown } } | undefined)?.incoming?.on === 'function';
-}
-
 /** 256 KB per body (chunked included), 8 MB for event batches. */
 function limitBodies(): MiddlewareHandler {
   const tooLarge = (maxSize: number) => new PayloadTooLargeError(`the body is larger than ${maxSize} bytes`);
@@ -82,7 +78,7 @@ function limitBodies(): MiddlewareHandler {
     // checking the number is the limit. Hono's bodyLimit would wrap the body's web stream, which
     // makes the node adapter build a full Request (about a tenth of a small command's CPU); the
     // API's handlers read bodies as text, which the adapter then reads straight from the socket.
-    if (declared !== undefined && !chunked && /^\d+$/.test(declared) && onNode(c) && c.req.path.startsWith('/api/v1/')) {
+    if (declared !== undefined && !chunked && /^\d+$/.test(declared) && nodeBindings(c) !== undefined && c.req.path.startsWith('/api/v1/')) {
       const max = events ? MAX_EVENT_BATCH_BYTES : MAX_BODY_BYTES;
       if (Number(declared) > max) throw tooLarge(max);
       return next();

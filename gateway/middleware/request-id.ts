@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
+import { nodeBindings } from '../node-bindings';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -9,12 +10,6 @@ declare module 'hono' {
 
 /** An incoming id is kept when it is this safe (the rule of Hono's own requestId). */
 const CALLER_ID = /^[\w\-=]{1,255}$/;
-
-/** Node's response, when @hono/node-server serves the request. */
-function nodeResponse(c: Context): { setHeader(name: string, value: string): unknown } | undefined {
-  const outgoing = (c.env as { outgoing?: { setHeader?: unknown } } | undefined)?.outgoing;
-  return typeof outgoing?.setHeader === 'function' ? (outgoing as { setHeader(name: string, value: string): unknown }) : undefined;
-}
 
 /**
  * Every request gets an id — the caller's `X-Request-Id` when it is safe,
@@ -28,7 +23,7 @@ export function requestIds(): MiddlewareHandler {
     const given = c.req.header('x-request-id');
     const id = given !== undefined && CALLER_ID.test(given) ? given : randomUUID();
     c.set('requestId', id);
-    const outgoing = nodeResponse(c);
+    const outgoing = nodeBindings(c)?.outgoing;
     if (outgoing) outgoing.setHeader('x-request-id', id);
     else c.header('x-request-id', id);
     await next();
