@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_POOL_SIZE } from '../db/client';
 import { parseRetrainEnv, type RetrainConfig } from './retrain/retrain-config';
 import { parseAlertEnv, type AlertRoutingConfig } from './alerts/alert-config';
 
@@ -22,6 +23,7 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_PORT),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  TOLLGATE_DB_POOL_SIZE: z.coerce.number().int().min(2, 'must be at least 2').max(200, 'must be at most 200').default(DEFAULT_POOL_SIZE),
   NATS_URL: z
     .string()
     .optional()
@@ -48,6 +50,8 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl?: string;
+  /** postgres.js connections of this node (real Postgres only). */
+  dbPoolSize: number;
   natsServers?: string[];
   redisUrls?: string[];
   dataDir: string;
@@ -100,6 +104,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     port: e.PORT,
     host: e.HOST,
     ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
+    dbPoolSize: e.TOLLGATE_DB_POOL_SIZE,
     ...(e.NATS_URL ? { natsServers: split(e.NATS_URL)! } : {}),
     ...(e.REDIS_URLS ? { redisUrls: split(e.REDIS_URLS)! } : {}),
     dataDir,

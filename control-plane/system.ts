@@ -119,7 +119,7 @@ export async function buildSystem(config: Config, options: BuildOptions = {}): P
   const readiness: ReadinessCheck[] = [];
   try {
     const database = await openDatabase(
-      config.databaseUrl ? { url: config.databaseUrl } : { embeddedDir: options.embeddedDir ?? join(config.dataDir, 'pgdata') },
+      config.databaseUrl ? { url: config.databaseUrl, poolSize: config.dbPoolSize } : { embeddedDir: options.embeddedDir ?? join(config.dataDir, 'pgdata') },
     );
     closers.push(() => database.close());
     readiness.push({ name: database.kind === 'postgres' ? 'postgres' : 'embedded-database', check: () => database.ping() });

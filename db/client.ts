@@ -22,6 +22,15 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * Postgres connections per node (`TOLLGATE_DB_POOL_SIZE`). A node is one event loop and postgres.js
+ * pipelines the queries of concurrent requests on a connection, so a small
+ * pool writes several queries per socket write: on the 2-core bench machine
+ * 4 connections carried ~35 % more transitions per second than 20
+ * (load-tests/RESULTS.md). Transactions each hold a connection to the end.
+ */
+export const DEFAULT_POOL_SIZE = 4;
+
 export const MIGRATIONS_FOLDER = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 // Serializes migrations when several nodes start at once.
 const MIGRATION_LOCK_KEY = 74_201_001;
@@ -37,7 +46,7 @@ export interface OpenOptions {
 
 /** Opens the database and applies every committed migration. */
 export async function openDatabase(options: OpenOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url, options.poolSize ?? 20) : openPglite(options.embeddedDir ?? 'memory://');
+  return options.url ? openPostgres(options.url, options.poolSize ?? DEFAULT_POOL_SIZE) : openPglite(options.embeddedDir ?? 'memory://');
 }
 
 async function openPostgres(url: string, poolSize: number): Promise<Database> {

@@ -14,6 +14,26 @@ export const transitionObservers = new Set<(from: ModelState, to: ModelState, ro
 /** The first canary wave's share of traffic, in percent (then 10, then 50). */
 export const FIRST_WAVE_PERCENT = 1;
 
+/** What a compare-and-set wrote: the answer, and the row version (`xmin`) it left. */
+export interface Recorded {
+  dto: ModelDto;
+  /** The row as it now is in the database. */
+  row: ModelVersionRow;
+  /** Postgres's `xmin` of the row written: it changes with every update of the row, by anyone. */
+  xmin: string;
+}
+
+/**
+ * Extra conditions of a compare-and-set decided on a remembered row: the
+ * row must still be that exact version (`xmin`, which any writer changes,
+ * even one that leaves `revision` alone), and its tenant must not be under a
+ * forensic lock.
+ */
+export interface RowGuard {
+  xmin: string;
+  tenantUnlocked: boolean;
+}
+
 /**
  * Compare-and-set and the transition record in one statement: the row
  * changes only if nobody else changed it, and the idempotency key is
@@ -29,10 +49,12 @@ export async function casAndRecord(
   record: { reason: string; actor: string; idempotencyKey: string; requestDigest: string; audit: Record<string, unknown> },
   expectedRevision = row.revision,
   previousStableId: ModelVersionId | null = row.previousStableId,
-): Promise<ModelDto> {
+  guard?: RowGuard,
+): Promise<Recorded> {
   // A version entering CANARY gets the first wave's traffic; leaving it, none.
   const canaryTrafficPercent = to === 'CANARY' ? (row.state === 'CANARY' ? row.canaryTrafficPercent : FIRST_WAVE_PERCENT) : 0;
-  const dto = modelDto({ ...row, state: to, revision: expectedRevision + 1, updatedAt: now, previousStableId, canaryTrafficPercent });
+  const after: ModelVersionRow = { ...row, state: to, revision: expectedRevision + 1, updatedAt: now, previousStableId, canaryTrafficPercent };
+  const dto = modelDto(after);
   const result = await tx.execute(sql`
     with changed as (
       update model_versions
@@ -40,7 +62,9 @@ export async function casAndRecord(
              canary_traffic_percent = ${canaryTrafficPercent},
              previous_stable_id = ${previousStableId}::uuid
        where id = ${row.id}::uuid and revision = ${expectedRevision} and state = ${row.state}
-      returning id
+         ${guard ? sql`and xmin = ${guard.xmin}::xid` : sql``}
+         ${guard?.tenantUnlocked ? sql`and not exists (select 1 from tenants t where t.id = model_versions.tenant_id and t.forensic_lock)` : sql``}
+      returning id, xmin::text as xmin
     ), recorded as (
       insert into transitions (model_version_id, from_state, to_state, reason, actor, idempotency_key, request_digest, revision_after, result, at)
       select id, ${row.state}, ${to}, ${record.reason}, ${record.actor}, ${record.idempotencyKey}, ${record.requestDigest},
@@ -54,11 +78,12 @@ export async function casAndRecord(
         from changed
       returning 1
     )
-    select count(*)::int as n from changed`);
-  if (Number(rowsOf<{ n: number }>(result)[0]?.n) !== 1) throw staleRevision(row.id, expectedRevision);
+    select xmin from changed`);
+  const changed = rowsOf<{ xmin: string }>(result);
+  if (changed.length !== 1) throw staleRevision(row.id, expectedRevision);
   for (const observe of transitionObservers) observe(row.state, to, row);
   audit.kick();
-  return dto;
+  return { dto, row: after, xmin: changed[0]!.xmin };
 }
 
 export function staleRevision(id: string, expected: number, actual?: number): RevisionConflictError {

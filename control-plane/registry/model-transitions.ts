@@ -13,6 +13,9 @@ import { casAndRecord, staleRevision } from './cas-and-record';
 import { actorOf, type Principal } from '../../actors/principal';
 import { isUuid } from './ids';
 
+/** Versions remembered per node for the hot path (a few hundred bytes each). */
+const REMEMBERED_VERSIONS = 4096;
+
 /** What a transition reads of its tenant. */
 type TransitionTenant = Pick<TenantRow, 'id' | 'stage' | 'forensicLock' | 'forensicLockReason' | 'revision'>;
 
@@ -32,6 +35,8 @@ export interface TransitionCommand {
 export class ModelTransitions {
   /** The hot path's read, built once (drizzle otherwise rebuilds the SQL text on every call). */
   readonly #preRead;
+  /** The versions this node read or wrote last, with their row version and tenant stage, oldest first. */
+  readonly #recent = new Map<string, { model: ModelVersionRow; xmin: string; tenantStage: TenantRow['stage'] }>();
 
   constructor(
     private readonly db: Db,
@@ -55,11 +60,14 @@ export class ModelTransitions {
   ): Promise<{ model: ModelDto; replayed: boolean }> {
     const requestDigest = sha256Hex(canonicalJson({ to: cmd.to, reason: cmd.reason, expectedRevision: cmd.expectedRevision }));
     if (!isUuid(modelId)) throw new NotFoundError(`no model version ${modelId}`);
+    const fast = await this.#fromRemembered(modelId, cmd, by, opts, requestDigest);
+    if (fast) return fast;
     const [found] = await this.#preRead.execute({ id: modelId, key: cmd.idempotencyKey });
     if (!found) throw new NotFoundError(`no model version ${modelId}`);
     const prior = typeof found.prior === 'string' ? (JSON.parse(found.prior) as { digest: string; result: ModelDto }) : found.prior;
     if (prior) return { model: replayOf(prior, cmd.idempotencyKey, requestDigest), replayed: true };
-    const { model, tenant } = found;
+    const { model, tenant, xmin } = found;
+    this.#remember(model, xmin, tenant.stage);
     // A client that has not seen the current revision gets a conflict, not a
     // verdict on a state it never saw.
     if (model.revision !== cmd.expectedRevision) throw staleRevision(model.id, cmd.expectedRevision, model.revision);
@@ -81,24 +89,86 @@ export class ModelTransitions {
       throw err;
     }
     try {
-      // Only a move onto or off the champion seat writes more than one statement; a lone
-      // compare-and-set statement is atomic by itself and needs no begin/commit round trips.
-      const single = cmd.to !== 'CHAMPION' && model.state !== 'CHAMPION';
-      const apply = (db: Db) => this.applyTransition(db, model, tenant, cmd, requestDigest, by);
-      return { model: single ? await apply(this.db) : await this.db.transaction((txRaw) => apply(txRaw as unknown as Db)), replayed: false };
-    } catch (err) {
-      // A concurrent request with the same key may have won: answer as it did.
-      if (err instanceof RevisionConflictError || pgErrorCode(err) === UNIQUE_VIOLATION) {
-        const again = await this.findReplay(modelId, cmd.idempotencyKey, requestDigest);
-        if (again) return { model: again, replayed: true };
-        if (pgConstraint(err) === 'model_versions_one_champion' || String((err as Error).message).includes('one_champion')) {
-          throw new RevisionConflictError(`another version of tenant ${tenant.id} became CHAMPION concurrently; reload and retry`);
-        }
-        if (err instanceof RevisionConflictError) throw err;
-        throw new RevisionConflictError(`model version ${model.id} changed concurrently; reload and retry`, { cause: err });
+      // A lone compare-and-set statement is atomic by itself and needs no begin/commit round trips.
+      if (!isSingleStatement(model, cmd)) {
+        this.#recent.delete(model.id);
+        return { model: await this.db.transaction((txRaw) => this.applyTransition(txRaw as unknown as Db, model, tenant, cmd, requestDigest, by)), replayed: false };
       }
-      throw err;
+      const recorded = await casAndRecord(this.db, this.audit, model, cmd.to, this.clock.now(), this.#record(model, tenant.id, cmd, requestDigest, by));
+      this.#remember(recorded.row, recorded.xmin, tenant.stage);
+      return { model: recorded.dto, replayed: false };
+    } catch (err) {
+      this.#recent.delete(model.id);
+      return this.#afterFailedWrite(err, modelId, cmd, requestDigest, tenant.id);
     }
+  }
+
+  /**
+   * The hot path without its read: a version this node wrote or read last is
+   * remembered with its `xmin`, and a command at that revision is decided on
+   * it and written with the compare-and-set guarded by that `xmin` and by the
+   * tenant's forensic lock. Anything else — a refusal, a guard that no longer
+   * holds, a champion move, a key used before — goes the long way (returns
+   * null), which reads the row again and answers from what it finds.
+   */
+  async #fromRemembered(
+    modelId: string,
+    cmd: TransitionCommand,
+    by: Principal,
+    opts: { rollback?: boolean },
+    requestDigest: string,
+  ): Promise<{ model: ModelDto; replayed: boolean } | null> {
+    const remembered = this.#recent.get(modelId);
+    if (!remembered || remembered.model.revision !== cmd.expectedRevision || !isSingleStatement(remembered.model, cmd)) return null;
+    const { model, xmin, tenantStage } = remembered;
+    try {
+      // The tenant's stage is only read for a move onto the champion seat, which never comes here.
+      decideTransition(cmd.to, { model, tenantStage, actorRole: by.role, approvals: [], rollback: opts.rollback === true });
+    } catch {
+      return null; // refused on what this node remembers: decided again, and audited, on the row itself
+    }
+    try {
+      const recorded = await casAndRecord(this.db, this.audit, model, cmd.to, this.clock.now(), this.#record(model, model.tenantId, cmd, requestDigest, by), undefined, undefined, {
+        xmin,
+        tenantUnlocked: cmd.to !== 'QUARANTINED',
+      });
+      this.#remember(recorded.row, recorded.xmin, tenantStage);
+      return { model: recorded.dto, replayed: false };
+    } catch (err) {
+      this.#recent.delete(modelId);
+      if (err instanceof RevisionConflictError) return null; // the row or its tenant changed: read them
+      return this.#afterFailedWrite(err, modelId, cmd, requestDigest, model.tenantId);
+    }
+  }
+
+  #record(model: ModelVersionRow, tenantId: string, cmd: TransitionCommand, requestDigest: string, by: Principal) {
+    return {
+      reason: cmd.reason,
+      actor: actorOf(by),
+      idempotencyKey: cmd.idempotencyKey,
+      requestDigest,
+      audit: { tenantId, from: model.state, to: cmd.to, reason: cmd.reason, revision: cmd.expectedRevision + 1, idempotencyKey: cmd.idempotencyKey },
+    };
+  }
+
+  #remember(model: ModelVersionRow, xmin: string, tenantStage: TenantRow['stage']): void {
+    this.#recent.delete(model.id);
+    this.#recent.set(model.id, { model, xmin, tenantStage });
+    if (this.#recent.size > REMEMBERED_VERSIONS) this.#recent.delete(this.#recent.keys().next().value!);
+  }
+
+  /** A write that failed: a concurrent request with the same key may have won (answer as it did), or the row moved. */
+  async #afterFailedWrite(err: unknown, modelId: string, cmd: TransitionCommand, requestDigest: string, tenantId: string): Promise<{ model: ModelDto; replayed: boolean }> {
+    if (err instanceof RevisionConflictError || pgErrorCode(err) === UNIQUE_VIOLATION) {
+      const again = await this.findReplay(modelId, cmd.idempotencyKey, requestDigest);
+      if (again) return { model: again, replayed: true };
+      if (pgConstraint(err) === 'model_versions_one_champion' || String((err as Error).message).includes('one_champion')) {
+        throw new RevisionConflictError(`another version of tenant ${tenantId} became CHAMPION concurrently; reload and retry`);
+      }
+      if (err instanceof RevisionConflictError) throw err;
+      throw new RevisionConflictError(`model version ${modelId} changed concurrently; reload and retry`, { cause: err });
+    }
+    throw err;
   }
 
   private async applyTransition(
@@ -132,22 +202,7 @@ export class ModelTransitions {
       }
     }
 
-    const dto = await casAndRecord(
-      tx,
-      this.audit,
-      model,
-      cmd.to,
-      now,
-      {
-        reason: cmd.reason,
-        actor,
-        idempotencyKey: cmd.idempotencyKey,
-        requestDigest,
-        audit: { tenantId: tenant.id, from: model.state, to: cmd.to, reason: cmd.reason, revision: cmd.expectedRevision + 1, idempotencyKey: cmd.idempotencyKey },
-      },
-      cmd.expectedRevision,
-      previousStableId,
-    );
+    const { dto } = await casAndRecord(tx, this.audit, model, cmd.to, now, this.#record(model, tenant.id, cmd, requestDigest, by), cmd.expectedRevision, previousStableId);
     if (cmd.to === 'CHAMPION') {
       await tx.update(tenants).set({ championId: model.id, revision: tenant.revision + 1, updatedAt: now }).where(eq(tenants.id, tenant.id));
     } else if (model.state === 'CHAMPION') {
@@ -181,6 +236,7 @@ function preReadQuery(db: Db) {
   return db
     .select({
       model: modelVersions,
+      xmin: sql<string>`${modelVersions}.xmin::text`,
       // Only what a transition reads of its tenant (the policy and economics JSON stay in the database).
       tenant: { id: tenants.id, stage: tenants.stage, forensicLock: tenants.forensicLock, forensicLockReason: tenants.forensicLockReason, revision: tenants.revision },
       prior: sql<{ digest: string; result: ModelDto } | null>`(
@@ -192,6 +248,11 @@ function preReadQuery(db: Db) {
     .where(eq(modelVersions.id, sql.placeholder('id')))
     .limit(1)
     .prepare('tollgate_model_pre_read');
+}
+
+/** Only a move onto or off the champion seat writes more than the one compare-and-set statement. */
+function isSingleStatement(model: ModelVersionRow, cmd: TransitionCommand): boolean {
+  return cmd.to !== 'CHAMPION' && model.state !== 'CHAMPION';
 }
 
 /** The stored answer for a replayed key, or a conflict when the key meant something else. */

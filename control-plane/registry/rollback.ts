@@ -67,14 +67,14 @@ export async function rollbackTenant(
     const requestDigest = sha256Hex(canonicalJson({ rollback: tenantId, reason: input.reason }));
     const audited = (from: string, to: string, revision: number) => ({ tenantId, from, to, reason: input.reason, revision, rollback: true, ...(input.trigger ? { trigger: input.trigger } : {}) });
     // The champion leaves first: the partial unique index allows one CHAMPION.
-    const rolledBack = await casAndRecord(tx, audit, champion, 'ROLLED_BACK', now, {
+    const { dto: rolledBack } = await casAndRecord(tx, audit, champion, 'ROLLED_BACK', now, {
       reason: input.reason,
       actor,
       idempotencyKey: `${key}:out`,
       requestDigest,
       audit: audited('CHAMPION', 'ROLLED_BACK', champion.revision + 1),
     });
-    const restored = await casAndRecord(tx, audit, previous, 'CHAMPION', now, {
+    const { dto: restored } = await casAndRecord(tx, audit, previous, 'CHAMPION', now, {
       reason: `rollback from ${champion.id}: ${input.reason}`,
       actor,
       idempotencyKey: `${key}:in`,

@@ -192,6 +192,47 @@ function registrySuite(kind: DbKind) {
     assert.is(q.state, 'QUARANTINED');
   });
 
+  // The hot path decides on the row this node wrote last; these writers change the row behind
+  // its back without moving `revision`, and the next command must still see them.
+  test('a write that leaves the revision alone is seen by the next transition (guards, answer, lock)', async (ctx) => {
+    const m = await modelIn(ctx, 'DRAFT');
+    const training = await ctx.registry.transition(m.id, cmd('TRAINING', 0), manager);
+    // The artifact goes away: TRAINING → VALIDATED must now be refused, and audited.
+    await ctx.db.update(modelVersions).set({ artifactSha256: null }).where(eq(modelVersions.id, m.id as ModelVersionId));
+    const audited = await auditCount(ctx);
+    await rejectsA(ctx.registry.transition(m.id, cmd('VALIDATED', training.revision), manager), IllegalTransitionError, /artifact/);
+    assert.is((await row(ctx, m.id)).state, 'TRAINING');
+    assert.is(await auditCount(ctx), audited + 1);
+
+    // The artifact comes back with a verdict: the answer carries both.
+    await ctx.db.update(modelVersions).set({ artifactSha256: ARTIFACT, canaryVerdict: 'FAILED' }).where(eq(modelVersions.id, m.id as ModelVersionId));
+    const validated = await ctx.registry.transition(m.id, cmd('VALIDATED', training.revision), manager);
+    assert.is(validated.artifactSha256, ARTIFACT);
+    assert.is(validated.canaryVerdict, 'FAILED');
+
+    // A forensic lock set by someone else refuses the next move, but not quarantine.
+    const shadow = await ctx.registry.transition(m.id, cmd('SHADOW', validated.revision), manager);
+    await ctx.db.update(tenants).set({ forensicLock: true, forensicLockReason: 'incident 43' }).where(eq(tenants.id, m.tenantId as TenantId));
+    await rejectsA(ctx.registry.transition(m.id, cmd('CANARY', shadow.revision), admin), LockedError, /incident 43/);
+    assert.is((await ctx.registry.transition(m.id, cmd('QUARANTINED', shadow.revision), admin)).state, 'QUARANTINED');
+  });
+
+  test('two nodes on one database: each sees what the other wrote', async (ctx) => {
+    const m = await modelIn(ctx, 'VALIDATED');
+    const other = new RegistryService(ctx.db, ctx.audit, ctx.clock);
+    const a = await ctx.registry.transition(m.id, cmd('QUARANTINED', 0), admin);
+    const b = await other.transition(m.id, cmd('VALIDATED', a.revision), admin);
+    // This node remembers revision 1; the client knows 2.
+    const c = await ctx.registry.transition(m.id, cmd('QUARANTINED', b.revision), admin);
+    assert.is(c.revision, 3);
+    // A client still at revision 1 is told so by either node, whatever each remembers.
+    await rejectsA(ctx.registry.transition(m.id, cmd('VALIDATED', a.revision), admin), RevisionConflictError, /revision 3/);
+    await rejectsA(other.transition(m.id, cmd('VALIDATED', a.revision), admin), RevisionConflictError, /revision 3/);
+    // A key used before, now at the current revision with another payload: a conflict, nothing written.
+    await rejectsA(ctx.registry.transition(m.id, cmd('VALIDATED', c.revision, 'k-reused'), admin).then(() => ctx.registry.transition(m.id, cmd('QUARANTINED', c.revision + 1, 'k-reused'), admin)), IdempotencyConflictError);
+    assert.is((await row(ctx, m.id)).revision, 4);
+  });
+
   test('audit_log and dataset_snapshots are append-only in the database', async (ctx) => {
     await rejectsA(ctx.db.execute(sql`update audit_log set actor = 'mallory' where seq = 1`), Error, /append-only/);
     await rejectsA(ctx.db.execute(sql`delete from audit_log where seq = 1`), Error, /append-only/);

@@ -14,7 +14,7 @@ export async function openTestDatabase(kind: DbKind, label: string): Promise<{ d
   }
   const created = await createTestDatabase(label);
   if (!created) return null;
-  const database = await openDatabase({ url: created.url, poolSize: 20 });
+  const database = await openDatabase({ url: created.url });
   return {
     database,
     close: async () => {
