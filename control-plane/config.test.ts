@@ -17,6 +17,7 @@ test('defaults: embedded mode on port 8080 with data under ./.tollgate', () => {
   assert.is(c.oracleAudience, 'tollgate-oracle');
   assert.is(c.passivateAfterMs, 300_000);
   assert.is(c.subjectPrefix, 'tg');
+  assert.is(c.dbPoolSize, 4);
 });
 
 test('real services: URLs parsed, REDIS_URLS split into independent nodes', () => {
@@ -31,6 +32,7 @@ test('real services: URLs parsed, REDIS_URLS split into independent nodes', () =
   assert.equal(c.natsServers, ['nats://a:4222', 'nats://b:4222']);
   assert.equal(c.redisUrls, ['redis://r1:6379', 'redis://r2:6379', 'redis://r3:6379']);
   assert.is(c.demo, false);
+  assert.is(parseConfig({ DATABASE_URL: 'postgres://u@db:5432/t', TOLLGATE_DB_POOL_SIZE: '12' }).dbPoolSize, 12);
 });
 
 test('the demo: on by default on embedded defaults, off with real services unless asked; speed', () => {
@@ -60,6 +62,9 @@ test('each bad value names its variable', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ TOLLGATE_PASSIVATE_AFTER_MS: '10' }, /TOLLGATE_PASSIVATE_AFTER_MS: must be at least 1000/],
     [{ TOLLGATE_SUBJECT_PREFIX: 'a.b' }, /TOLLGATE_SUBJECT_PREFIX/],
+    [{ TOLLGATE_DB_POOL_SIZE: '1' }, /TOLLGATE_DB_POOL_SIZE: must be at least 2/],
+    [{ TOLLGATE_DB_POOL_SIZE: 'many' }, /TOLLGATE_DB_POOL_SIZE/],
+    [{ TOLLGATE_DB_POOL_SIZE: '3.5' }, /TOLLGATE_DB_POOL_SIZE/],
   ];
   for (const [env, re] of cases) throwsA(() => parseConfig(env), ConfigError, re);
 });

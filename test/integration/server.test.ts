@@ -5,6 +5,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'nats';
+import postgres from 'postgres';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort, probeTcp } from '../support/net';
@@ -107,7 +108,7 @@ const available =
   (await requireNats()) &&
   (await requireService('Redis', () => probeTcp(6379)));
 
-real('with DATABASE_URL, NATS_URL and REDIS_URLS: ready on all three; chunked oversize body → 413; SIGTERM exits 0', async () => {
+real('with DATABASE_URL, NATS_URL and REDIS_URLS: ready on all three; chunked oversize body → 413; at most TOLLGATE_DB_POOL_SIZE connections; SIGTERM exits 0', async () => {
   const created = await createTestDatabase('server');
   assert.ok(created, 'postgres available');
   const port = await freePort();
@@ -120,6 +121,7 @@ real('with DATABASE_URL, NATS_URL and REDIS_URLS: ready on all three; chunked ov
     TOLLGATE_SUBJECT_PREFIX: `t${process.pid}`,
     REDIS_URLS: 'redis://127.0.0.1:6379',
     TOLLGATE_BOOTSTRAP_ADMIN_TOKEN: 'a-bootstrap-token-for-tests',
+    TOLLGATE_DB_POOL_SIZE: '3',
   });
   try {
     const health = await waitFor(`http://127.0.0.1:${port}/healthz`, (st) => st === 200, 10_000);
@@ -130,6 +132,16 @@ real('with DATABASE_URL, NATS_URL and REDIS_URLS: ready on all three; chunked ov
     const status = await chunkedPost(port, '/api/v1/tenants', 300 * 1024, 'a-bootstrap-token-for-tests');
     assert.is(status.status, 413);
     assert.match(status.body, /PAYLOAD_TOO_LARGE/);
+    // 40 requests at once that each hold a connection for 50 ms (`pg_sleep` through the
+    // readiness ping would not do: this one asks the audit chain): the node opens 3, no more.
+    const auth = { authorization: 'Bearer a-bootstrap-token-for-tests' };
+    const answers = await Promise.all(Array.from({ length: 40 }, () => fetch(`http://127.0.0.1:${port}/api/v1/audit/verify`, { headers: auth })));
+    assert.ok(answers.every((r) => r.status === 200), 'every request answered');
+    const dbName = new URL(created!.url).pathname.slice(1);
+    const probe = postgres(created!.url, { max: 1, onnotice: () => undefined });
+    const [{ n }] = await probe<[{ n: number }]>`select count(*)::int as n from pg_stat_activity where datname = ${dbName} and pid <> pg_backend_pid()`;
+    await probe.end({ timeout: 5 });
+    assert.ok(n >= 1 && n <= 3, `the node holds ${n} connections; TOLLGATE_DB_POOL_SIZE is 3`);
     const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
     const jsm = await nc.jetstreamManager();
     const names: string[] = [];
