@@ -16,6 +16,10 @@
  *          transition with nothing else: one transaction with a
  *          compare-and-set UPDATE of model_versions plus one INSERT into
  *          bench_audit (audit_log's columns, bigserial seq, no chain lock).
+ * After each API phase it also splits the mean latency at the server's own
+ * histograms (scraped from /metrics before and after the phase): the handler
+ * chain, the model actor within it, and what is left for HTTP, sockets and
+ * the load generator.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +31,7 @@ import { ADMIN_DATABASE_URL, createTestDatabase } from '../test/support/services
 import { JsonClient } from './support/http';
 import { freePort, startServer, type ServerProcess } from './support/server';
 import { busyShare, fmt, machineCpu, markdownTable, summarize, type PhaseResult, type Summary } from './support/stats';
+import { meanMsBetween, scrapeHistograms } from './support/server-timing';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -171,6 +176,18 @@ async function resyncApi(client: JsonClient, slot: Slot): Promise<void> {
   } catch {
     // the next attempt will say what is wrong
   }
+}
+
+/** The phase's mean latency split at the server's own histograms (what its handler chain and the model actor took). */
+function insideTheServer(phase: PhaseResult, before: Map<string, { sum: number; count: number }>, after: Map<string, { sum: number; count: number }>): string {
+  const handler = meanMsBetween(before, after, /^tollgate_http_request_duration_seconds\{.*route="\/api\/v1\/models\/:id\/transitions".*status="200"/);
+  const actor = meanMsBetween(before, after, /^tollgate_actor_message_duration_seconds\{kind="model"\}/);
+  const client = phase.latencies.length ? phase.latencies.reduce((a, b) => a + b, 0) / phase.latencies.length : Number.NaN;
+  if (handler === null || actor === null) return '    (no samples in the server metrics for this phase)';
+  return (
+    `    means: client-observed ${fmt.ms(client)} ms = server handler chain ${fmt.ms(handler)} ms ` +
+    `(model actor ${fmt.ms(actor)} ms, the compare-and-set included) + HTTP, sockets and load generator ${fmt.ms(client - handler)} ms`
+  );
 }
 
 /** One client of the raw baseline: the same DB work, no application around it. */
@@ -348,8 +365,11 @@ async function main(): Promise<number> {
     for (const n of CLIENTS) {
       if (aborted) break;
       const apiSteps = apiSlots.slice(0, n).map((slot) => apiStep(client!, slot, runId, `api×${n}`));
-      const api = summarize(await runPhase(apiSteps, SECONDS * 1000, () => server!.cpuMs()));
+      const before = await scrapeHistograms(server.baseUrl);
+      const apiPhase = await runPhase(apiSteps, SECONDS * 1000, () => server!.cpuMs());
+      const api = summarize(apiPhase);
       console.log(progress(`api ×${n}`, api));
+      console.log(insideTheServer(apiPhase, before, await scrapeHistograms(server.baseUrl)));
       if (aborted) break;
       const rawSteps = rawSlots.slice(0, n).map((slot) => rawStep(sql!, slot, `raw×${n}`));
       const raw = summarize(await runPhase(rawSteps, SECONDS * 1000, () => server!.cpuMs()));
