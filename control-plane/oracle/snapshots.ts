@@ -9,6 +9,12 @@ import type { Signer } from '../ports/signer';
 import { AuditTree, DEFAULT_CATCH_UP_MS } from './audit-tree';
 
 /** What a partner learns about one tenant, with the proof to check it offline. */
+
+/** A response body as sent (bytes, encoded once per snapshot, not per request) and its `Tollgate-Signature` value. */
+export interface SignedBody {
+  bytes: Buffer<ArrayBuffer>;
+  signature: string;
+}
 export interface TrustSnapshot {
   tenantId: string;
   championId: string | null;
@@ -55,7 +61,7 @@ export class SnapshotService {
   /** Audit entries are immutable: the champions' entries are read once. */
   readonly #entryCache = new Map<number, AuditEntry>();
   /** Signed single-tenant answers, re-served while younger than the tree's catch-up interval. */
-  readonly #signed = new Map<string, { at: number; answer: Promise<{ text: string; signature: string }> }>();
+  readonly #signed = new Map<string, { at: number; answer: Promise<SignedBody> }>();
   readonly #reuseMs: number;
   /** The last snapshot served per tenant (insertion order = age). */
   readonly served = new Map<string, ServedSnapshot>();
@@ -133,7 +139,7 @@ export class SnapshotService {
    * staler than the tree it was proven against, and a flood of partner
    * requests then costs a token check, not a database read and a signature.
    */
-  async signedSnapshot(tenantId: string): Promise<{ text: string; signature: string }> {
+  async signedSnapshot(tenantId: string): Promise<SignedBody> {
     const now = performance.now();
     const hit = this.#signed.get(tenantId);
     if (hit && now - hit.at < this.#reuseMs) return hit.answer;
@@ -146,10 +152,10 @@ export class SnapshotService {
   }
 
   /** The exact response bytes and their detached signature header value. */
-  sign(body: unknown): { text: string; signature: string } {
-    const text = JSON.stringify(body);
-    const sig = Buffer.from(this.signer.sign(Buffer.from(text, 'utf8'))).toString('base64url');
-    return { text, signature: `kid=${this.signer.kid}, sig=${sig}` };
+  sign(body: unknown): SignedBody {
+    const bytes = Buffer.from(JSON.stringify(body), 'utf8');
+    const sig = Buffer.from(this.signer.sign(bytes)).toString('base64url');
+    return { bytes, signature: `kid=${this.signer.kid}, sig=${sig}` };
   }
 
   #remember(s: ServedSnapshot): void {

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { BadRequestError } from '../../actors/errors';
 import { TENANT_ID } from '../../control-plane/registry/ids';
-import { MAX_BATCH_TENANTS, type SnapshotService } from '../../control-plane/oracle/snapshots';
+import { MAX_BATCH_TENANTS, type SignedBody, type SnapshotService } from '../../control-plane/oracle/snapshots';
 import { partnerAuth, type PartnerAuthOptions } from '../middleware/partner-auth';
 import { readStrictJson, wireBodyLimit } from '../middleware/wire-body';
 
@@ -17,6 +17,15 @@ const BatchRequest = z.strictObject({
     .refine((ids) => new Set(ids).size === ids.length, 'must not repeat a tenant id'),
 });
 
+/**
+ * The signed bytes with plain-object headers: @hono/node-server writes such a
+ * Response straight to the socket (no WHATWG Headers, no UTF-8 encoding per
+ * request).
+ */
+function signedResponse({ bytes, signature }: SignedBody): Response {
+  return new Response(bytes, { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'tollgate-signature': signature } });
+}
+
 /** The partner-facing oracle (`/oracle/v1`): signed TrustSnapshots. */
 export function oracleRoutes(snapshots: SnapshotService, auth: PartnerAuthOptions) {
   return new Hono()
@@ -25,12 +34,10 @@ export function oracleRoutes(snapshots: SnapshotService, auth: PartnerAuthOption
     .get('/tenants/:tenantId/snapshot', async (c) => {
       const tenantId = c.req.param('tenantId');
       if (!TENANT_ID.test(tenantId)) throw new BadRequestError('tenantId: must be a tenant id', { details: { field: 'tenantId' } });
-      const { text, signature } = await snapshots.signedSnapshot(tenantId);
-      return c.body(text, 200, { 'content-type': 'application/json; charset=utf-8', 'tollgate-signature': signature });
+      return signedResponse(await snapshots.signedSnapshot(tenantId));
     })
     .post('/snapshots:batch', async (c) => {
       const { tenantIds } = readStrictJson(c, BatchRequest);
-      const { text, signature } = snapshots.sign({ snapshots: await snapshots.batch(tenantIds) });
-      return c.body(text, 200, { 'content-type': 'application/json; charset=utf-8', 'tollgate-signature': signature });
+      return signedResponse(snapshots.sign({ snapshots: await snapshots.batch(tenantIds) }));
     });
 }
