@@ -8,13 +8,13 @@ import type { Clock } from '../ports/clock';
 import type { Signer } from '../ports/signer';
 import { AuditTree, DEFAULT_CATCH_UP_MS } from './audit-tree';
 
-/** What a partner learns about one tenant, with the proof to check it offline. */
-
 /** A response body as sent (bytes, encoded once per snapshot, not per request) and its `Tollgate-Signature` value. */
 export interface SignedBody {
   bytes: Buffer<ArrayBuffer>;
   signature: string;
 }
+
+/** What a partner learns about one tenant, with the proof to check it offline. */
 export interface TrustSnapshot {
   tenantId: string;
   championId: string | null;
