@@ -23,11 +23,12 @@ export interface Database {
 }
 
 /**
- * Postgres connections per node (`TOLLGATE_DB_POOL_SIZE`). A node is one event loop and postgres.js
- * pipelines the queries of concurrent requests on a connection, so a small
- * pool writes several queries per socket write: on the 2-core bench machine
- * 4 connections carried about 30 % more transitions per second than 20
- * (load-tests/RESULTS.md). Transactions each hold a connection to the end.
+ * Postgres connections per node (`TOLLGATE_DB_POOL_SIZE`). A node is one
+ * event loop and postgres.js pipelines the queries of concurrent requests on
+ * a connection, so a small pool writes several queries per socket write: on
+ * the 2-core bench machine 4 connections carried about 30 % more transitions
+ * per second than 20 (load-tests/RESULTS.md). Transactions each hold a
+ * connection to their end.
  */
 export const DEFAULT_POOL_SIZE = 4;
 
