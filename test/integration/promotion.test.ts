@@ -201,7 +201,8 @@ function promotionSuite(name: string, env: () => Promise<{ env: Record<string, s
     assert.is(p2.length, 1);
     assert.is(p2[0]!.severity, 'P2');
     assert.ok((p2[0]!.details as { evidence: { relativeDeltaMae: number } }).evidence.relativeDeltaMae > 0.05);
-    assert.is(ctx.sys.routing.routesOf('farm')?.canary, null);
+    // The routing table reloads on the transition event, after the commit: wait for it, as for the champion above.
+    await until(async () => ctx.sys.routing.routesOf('farm')?.canary === null, 'routes drop the failed canary');
   });
 
   test('a shadow that fails more than 1 % of its requests is failed (P3) with the evidence', async (ctx) => {
