@@ -31,7 +31,7 @@ import { ADMIN_DATABASE_URL, createTestDatabase } from '../test/support/services
 import { JsonClient } from './support/http';
 import { freePort, startServer, type ServerProcess } from './support/server';
 import { busyShare, fmt, machineCpu, markdownTable, summarize, type PhaseResult, type Summary } from './support/stats';
-import { meanMsBetween, scrapeHistograms } from './support/server-timing';
+import { meanMsBetween, scrapeMetrics, type Scrape } from './support/server-timing';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -179,9 +179,9 @@ async function resyncApi(client: JsonClient, slot: Slot): Promise<void> {
 }
 
 /** The phase's mean latency split at the server's own histograms (what its handler chain and the model actor took). */
-function insideTheServer(phase: PhaseResult, before: Map<string, { sum: number; count: number }>, after: Map<string, { sum: number; count: number }>): string {
-  const handler = meanMsBetween(before, after, /^tollgate_http_request_duration_seconds\{.*route="\/api\/v1\/models\/:id\/transitions".*status="200"/);
-  const actor = meanMsBetween(before, after, /^tollgate_actor_message_duration_seconds\{kind="model"\}/);
+function insideTheServer(phase: PhaseResult, before: Scrape, after: Scrape): string {
+  const handler = meanMsBetween(before, after, 'tollgate_http_request_duration_seconds', { method: 'POST', route: '/api/v1/models/:id/transitions', status: '200' });
+  const actor = meanMsBetween(before, after, 'tollgate_actor_message_duration_seconds', { kind: 'model' });
   const client = phase.latencies.length ? phase.latencies.reduce((a, b) => a + b, 0) / phase.latencies.length : Number.NaN;
   if (handler === null || actor === null) return '    (no samples in the server metrics for this phase)';
   return (
@@ -365,11 +365,11 @@ async function main(): Promise<number> {
     for (const n of CLIENTS) {
       if (aborted) break;
       const apiSteps = apiSlots.slice(0, n).map((slot) => apiStep(client!, slot, runId, `api×${n}`));
-      const before = await scrapeHistograms(server.baseUrl);
+      const before = await scrapeMetrics(server.baseUrl);
       const apiPhase = await runPhase(apiSteps, SECONDS * 1000, () => server!.cpuMs());
       const api = summarize(apiPhase);
       console.log(progress(`api ×${n}`, api));
-      console.log(insideTheServer(apiPhase, before, await scrapeHistograms(server.baseUrl)));
+      console.log(insideTheServer(apiPhase, before, await scrapeMetrics(server.baseUrl)));
       if (aborted) break;
       const rawSteps = rawSlots.slice(0, n).map((slot) => rawStep(sql!, slot, `raw×${n}`));
       const raw = summarize(await runPhase(rawSteps, SECONDS * 1000, () => server!.cpuMs()));

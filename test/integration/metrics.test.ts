@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LockHeldError } from '../../actors/errors';
 import { REDIS_URL, realServicesEnv, requireNats, requirePostgres, requireRedis } from '../support/services';
+import { samplesByName, samplesWith } from '../support/prometheus';
 import { BOOTSTRAP_TOKEN, client, startTestSystem } from '../support/system';
 
 type Sys = Awaited<ReturnType<typeof startTestSystem>>;
@@ -25,15 +26,11 @@ async function scrape(sys: Sys): Promise<{ families: Map<string, ParsedFamily>; 
   const text = await res.text();
   const parsed = parsePrometheusTextFormat(text);
   assert.ok(parsed.length > 20, `${parsed.length} families parsed`);
-  // The parser folds a histogram's series into one and drops their labels (prom2json's shape); parsed again
-  // without the HELP/TYPE lines, every sample comes out on its own with its labels.
-  const samples = new Map<string, ParsedSample[]>();
-  for (const f of parsePrometheusTextFormat(text.replace(/^# (HELP|TYPE) .*\n/gm, ''))) samples.set(f.name, [...(samples.get(f.name) ?? []), ...f.metrics]);
-  return { families: new Map(parsed.map((f) => [f.name, f])), samples };
+  return { families: new Map(parsed.map((f) => [f.name, f])), samples: samplesByName(text) };
 }
 
 function count(ctx: Ctx, histogram: string, labels: Record<string, string>): number | undefined {
-  const m = ctx.samples.get(`${histogram}_count`)?.find((s) => Object.entries(labels).every(([k, v]) => s.labels?.[k] === v));
+  const [m] = samplesWith(ctx.samples, `${histogram}_count`, labels);
   return m ? Number(m.value) : undefined;
 }
 
