@@ -9,7 +9,7 @@ import { canonicalJson, sha256Hex } from '../audit/format';
 import { pgConstraint, pgErrorCode, UNIQUE_VIOLATION } from '../db-errors';
 import type { Clock } from '../ports/clock';
 import { type ModelDto } from './dto';
-import { casAndRecord, staleRevision } from './cas-and-record';
+import { casAndRecord, staleRevision, type RowGuard } from './cas-and-record';
 import { actorOf, type Principal } from '../../actors/principal';
 import { isUuid } from './ids';
 
@@ -94,9 +94,7 @@ export class ModelTransitions {
         this.#recent.delete(model.id);
         return { model: await this.db.transaction((txRaw) => this.applyTransition(txRaw as unknown as Db, model, tenant, cmd, requestDigest, by)), replayed: false };
       }
-      const recorded = await casAndRecord(this.db, this.audit, model, cmd.to, this.clock.now(), this.#record(model, tenant.id, cmd, requestDigest, by));
-      this.#remember(recorded.row, recorded.xmin, tenant.stage);
-      return { model: recorded.dto, replayed: false };
+      return await this.#writeSingle(model, tenant.stage, cmd, requestDigest, by);
     } catch (err) {
       this.#recent.delete(model.id);
       return this.#afterFailedWrite(err, modelId, cmd, requestDigest, tenant.id);
@@ -128,12 +126,7 @@ export class ModelTransitions {
       return null; // refused on what this node remembers: decided again, and audited, on the row itself
     }
     try {
-      const recorded = await casAndRecord(this.db, this.audit, model, cmd.to, this.clock.now(), this.#record(model, model.tenantId, cmd, requestDigest, by), undefined, undefined, {
-        xmin,
-        tenantUnlocked: cmd.to !== 'QUARANTINED',
-      });
-      this.#remember(recorded.row, recorded.xmin, tenantStage);
-      return { model: recorded.dto, replayed: false };
+      return await this.#writeSingle(model, tenantStage, cmd, requestDigest, by, { xmin, tenantUnlocked: cmd.to !== 'QUARANTINED' });
     } catch (err) {
       this.#recent.delete(modelId);
       if (err instanceof RevisionConflictError) return null; // the row or its tenant changed: read them
@@ -141,13 +134,21 @@ export class ModelTransitions {
     }
   }
 
-  #record(model: ModelVersionRow, tenantId: string, cmd: TransitionCommand, requestDigest: string, by: Principal) {
+  /** The lone compare-and-set statement; the row it leaves is remembered. */
+  async #writeSingle(model: ModelVersionRow, tenantStage: TenantRow['stage'], cmd: TransitionCommand, requestDigest: string, by: Principal, guard?: RowGuard) {
+    const recorded = await casAndRecord(this.db, this.audit, model, cmd.to, this.clock.now(), this.#record(model, cmd, requestDigest, by), undefined, undefined, guard);
+    this.#remember(recorded.row, recorded.xmin, tenantStage);
+    return { model: recorded.dto, replayed: false };
+  }
+
+  /** What the compare-and-set records of a command: the transition row and its audit entry. */
+  #record(model: ModelVersionRow, cmd: TransitionCommand, requestDigest: string, by: Principal) {
     return {
       reason: cmd.reason,
       actor: actorOf(by),
       idempotencyKey: cmd.idempotencyKey,
       requestDigest,
-      audit: { tenantId, from: model.state, to: cmd.to, reason: cmd.reason, revision: cmd.expectedRevision + 1, idempotencyKey: cmd.idempotencyKey },
+      audit: { tenantId: model.tenantId, from: model.state, to: cmd.to, reason: cmd.reason, revision: cmd.expectedRevision + 1, idempotencyKey: cmd.idempotencyKey },
     };
   }
 
@@ -202,7 +203,7 @@ export class ModelTransitions {
       }
     }
 
-    const { dto } = await casAndRecord(tx, this.audit, model, cmd.to, now, this.#record(model, tenant.id, cmd, requestDigest, by), cmd.expectedRevision, previousStableId);
+    const { dto } = await casAndRecord(tx, this.audit, model, cmd.to, now, this.#record(model, cmd, requestDigest, by), cmd.expectedRevision, previousStableId);
     if (cmd.to === 'CHAMPION') {
       await tx.update(tenants).set({ championId: model.id, revision: tenant.revision + 1, updatedAt: now }).where(eq(tenants.id, tenant.id));
     } else if (model.state === 'CHAMPION') {
